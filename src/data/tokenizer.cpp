@@ -1,0 +1,70 @@
+#include "data/tokenizer.h"
+
+#include <sentencepiece_processor.h>
+#include <sentencepiece_trainer.h>
+
+#include <filesystem>
+
+#include "common/error.h"
+#include "common/fs.h"
+
+namespace gnmt {
+
+void Tokenizer::train(const std::vector<std::string>& files, const TokenizerTrainOptions& o,
+                      const std::string& model_path) {
+  std::string input;
+  for (const auto& f : files) {
+    require_readable_file(f, "tokenizer training file");
+    input += (input.empty() ? "" : ",") + f;
+  }
+  sentencepiece::SetRandomGeneratorSeed(o.seed);
+  std::string prefix = model_path + ".training";
+  std::string args = "--input=" + input + " --model_prefix=" + prefix + " --model_type=unigram" +
+                     " --vocab_size=" + std::to_string(o.vocab_size) +
+                     " --character_coverage=" + std::to_string(o.character_coverage) +
+                     " --input_sentence_size=" + std::to_string(o.input_sentence_size) +
+                     " --shuffle_input_sentence=true --hard_vocab_limit=false --num_threads=2" +
+                     " --pad_id=0 --unk_id=1 --bos_id=2 --eos_id=3 --minloglevel=1";
+  auto status = sentencepiece::SentencePieceTrainer::Train(args);
+  if (!status.ok()) throw Error("SentencePiece training failed on " + input + ": " + status.ToString());
+  std::string bytes = read_file(prefix + ".model");
+  std::filesystem::remove(prefix + ".model");
+  std::filesystem::remove(prefix + ".vocab");
+  write_file_atomically(model_path, bytes);
+}
+
+Tokenizer Tokenizer::from_serialized(const std::string& bytes, const std::string& origin) {
+  Tokenizer t;
+  t.sp_ = std::make_shared<sentencepiece::SentencePieceProcessor>();
+  auto status = t.sp_->LoadFromSerializedProto(bytes);
+  if (!status.ok()) throw Error(origin + ": not a valid SentencePiece model: " + status.ToString());
+  if (t.sp_->pad_id() != kPad || t.sp_->unk_id() != kUnk || t.sp_->bos_id() != kBos || t.sp_->eos_id() != kEos)
+    throw Error(origin + ": SentencePiece model must use pad=0 unk=1 bos=2 eos=3 (train it with gnmt)");
+  t.serialized_ = bytes;
+  return t;
+}
+
+Tokenizer Tokenizer::load(const std::string& model_path) {
+  require_readable_file(model_path, "SentencePiece model");
+  return from_serialized(read_file(model_path), model_path);
+}
+
+std::vector<int64_t> Tokenizer::encode(const std::string& text) const {
+  std::vector<int> ids;
+  sp_->Encode(text, &ids);
+  return std::vector<int64_t>(ids.begin(), ids.end());
+}
+
+std::string Tokenizer::decode(const std::vector<int64_t>& ids) const {
+  std::vector<int> v;
+  v.reserve(ids.size());
+  for (auto id : ids)
+    if (id > kEos) v.push_back(static_cast<int>(id));
+  std::string out;
+  sp_->Decode(v, &out);
+  return out;
+}
+
+int64_t Tokenizer::vocab_size() const { return sp_->GetPieceSize(); }
+
+}  // namespace gnmt

@@ -1,0 +1,274 @@
+#include "eval/chrf.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "eval/ngram_index.h"
+#include "eval/score_format.h"
+#include "eval/unicode.h"
+
+namespace gnmt {
+namespace {
+
+// Python's string.punctuation, which chrF++ strips from word ends.
+inline bool is_ascii_punct(unsigned char c) {
+  return (c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') || (c >= '{' && c <= '~');
+}
+
+// sacreBLEU CHRF._remove_punctuation: split on whitespace; a word of 2+ characters loses one
+// trailing punctuation mark or, failing that, one leading mark, as a separate word.
+void remove_punctuation(std::string_view sent, std::vector<std::string_view>& out) {
+  std::vector<std::string_view> words;
+  unicode::split_whitespace(sent, words);
+  for (const auto& w : words) {
+    if (unicode::code_point_count(w) == 1) {
+      out.push_back(w);
+    } else if (is_ascii_punct(static_cast<unsigned char>(w.back()))) {
+      out.push_back(w.substr(0, w.size() - 1));
+      out.push_back(w.substr(w.size() - 1));
+    } else if (is_ascii_punct(static_cast<unsigned char>(w.front()))) {
+      out.push_back(w.substr(0, 1));
+      out.push_back(w.substr(1));
+    } else {
+      out.push_back(w);
+    }
+  }
+}
+
+// One sentence prepared for n-gram extraction: character symbols (code point + 1) and word ids.
+struct Prepared {
+  std::vector<std::uint32_t> chars;
+  std::vector<std::uint32_t> words;
+  detail::NgramIndex char_index, word_index;
+};
+
+}  // namespace
+
+ChrfStats& ChrfStats::operator+=(const ChrfStats& o) {
+  if (values.empty()) values.assign(o.values.size(), 0);
+  if (o.values.empty()) return *this;
+  if (o.values.size() != values.size()) throw std::invalid_argument("ChrfStats: adding statistics of different orders");
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] += o.values[i];
+  return *this;
+}
+
+std::string ChrfResult::name() const {
+  return "chrF" + std::to_string(beta) + std::string(static_cast<std::size_t>(std::max(0, word_order)), '+');
+}
+
+std::string ChrfResult::format(int width, bool score_only, std::string_view signature, bool is_json) const {
+  return format_score(name(), score, "", width, score_only, signature, is_json);
+}
+
+ChrfScorer::ChrfScorer(ChrfOptions options) : options_(options) {
+  if (options_.char_order < 0 || options_.word_order < 0) throw std::invalid_argument("chrF orders must be >= 0");
+  if (options_.char_order + options_.word_order == 0) {
+    throw std::invalid_argument("chrF needs char_order + word_order > 0");
+  }
+  if (options_.beta < 0) throw std::invalid_argument("chrF beta must be >= 0");
+}
+
+ChrfStats ChrfScorer::empty_stats() const {
+  ChrfStats s;
+  s.values.assign(static_cast<std::size_t>(3 * (options_.char_order + options_.word_order)), 0);
+  return s;
+}
+
+ChrfStats ChrfScorer::segment_stats(std::string_view hyp, const std::vector<std::string>& refs) const {
+  std::vector<std::string_view> views(refs.begin(), refs.end());
+  return segment_stats_views(hyp, views);
+}
+
+ChrfStats ChrfScorer::segment_stats_views(std::string_view hyp, const std::vector<std::string_view>& refs) const {
+  if (refs.empty()) throw std::invalid_argument("chrF: a sentence has no reference");
+  const int C = options_.char_order, W = options_.word_order;
+  const std::size_t R = refs.size();
+
+  std::vector<std::string> text;
+  text.reserve(R + 1);
+  auto pre = [this](std::string_view s) {
+    return options_.lowercase ? unicode::to_lower_utf8(s) : std::string(s);
+  };
+  text.push_back(pre(hyp));
+  for (const auto& r : refs) text.push_back(pre(r));
+
+  std::vector<Prepared> prep(R + 1);
+  std::uint32_t max_char = 1;
+  std::u32string cps;
+  std::unordered_map<std::string_view, std::uint32_t> vocab;
+  std::vector<std::string_view> words;
+  for (std::size_t k = 0; k <= R; ++k) {
+    if (C > 0) {
+      cps.clear();
+      unicode::decode_utf8(text[k], cps);
+      auto& ch = prep[k].chars;
+      ch.reserve(cps.size());
+      for (const char32_t c : cps) {
+        if (!options_.whitespace && unicode::is_space(c)) continue;
+        ch.push_back(static_cast<std::uint32_t>(c) + 1);
+        max_char = std::max(max_char, static_cast<std::uint32_t>(c) + 1);
+      }
+    }
+    if (W > 0) {
+      words.clear();
+      remove_punctuation(text[k], words);
+      for (const auto& w : words) {
+        auto it = vocab.emplace(w, static_cast<std::uint32_t>(vocab.size() + 1)).first;
+        prep[k].words.push_back(it->second);
+      }
+    }
+  }
+  const int char_bits = detail::bits_for(max_char);
+  const int word_bits = detail::bits_for(static_cast<std::uint32_t>(vocab.size() + 1));
+  for (auto& p : prep) {
+    if (C > 0) p.char_index.build(p.chars.data(), p.chars.size(), C, char_bits);
+    if (W > 0) p.word_index.build(p.words.data(), p.words.size(), W, word_bits);
+  }
+
+  // Hypothesis n-gram groups per order (char orders then word orders).
+  const int orders = C + W;
+  std::vector<std::vector<detail::NgramGroup>> hyp_groups(static_cast<std::size_t>(orders));
+  for (int n = 1; n <= C; ++n) prep[0].char_index.groups(n, hyp_groups[static_cast<std::size_t>(n - 1)]);
+  for (int n = 1; n <= W; ++n) prep[0].word_index.groups(n, hyp_groups[static_cast<std::size_t>(C + n - 1)]);
+
+  auto count_of = [](std::size_t len, int n) -> std::int64_t {
+    return len >= static_cast<std::size_t>(n) ? static_cast<std::int64_t>(len - static_cast<std::size_t>(n) + 1) : 0;
+  };
+
+  ChrfStats best;
+  double best_f = -1.0;
+  ChrfStats cur = empty_stats();
+  std::vector<detail::NgramGroup> rg;
+  for (std::size_t k = 1; k <= R; ++k) {
+    for (int o = 0; o < orders; ++o) {
+      const bool is_char = o < C;
+      const int n = is_char ? o + 1 : o - C + 1;
+      const detail::NgramIndex& hi = is_char ? prep[0].char_index : prep[0].word_index;
+      const detail::NgramIndex& ri = is_char ? prep[k].char_index : prep[k].word_index;
+      const std::int64_t n_hyp = count_of(hi.length(), n);
+      const std::int64_t n_ref = count_of(ri.length(), n);
+      std::int64_t match = 0;
+      if (n_hyp > 0 && n_ref > 0) {
+        ri.groups(n, rg);
+        match = static_cast<std::int64_t>(detail::clipped_matches(n, hi, hyp_groups[static_cast<std::size_t>(o)], ri, rg));
+      }
+      const std::size_t b = static_cast<std::size_t>(3 * o);
+      cur.values[b] = n_ref > 0 ? n_hyp : 0;  // hits are not counted without reference n-grams
+      cur.values[b + 1] = n_ref;
+      cur.values[b + 2] = match;
+    }
+    const double f = f_score(cur);
+    if (f > best_f) {
+      best_f = f;
+      best = cur;
+    }
+  }
+  return best;
+}
+
+void ChrfScorer::add(ChrfStats& acc, std::string_view hyp, const std::vector<std::string>& refs) const {
+  acc += segment_stats(hyp, refs);
+}
+
+// sacreBLEU's CHRF._compute_f_score, operation for operation.
+double ChrfScorer::f_score(const ChrfStats& stats) const {
+  const double eps = 1e-16;
+  const int orders = options_.char_order + options_.word_order;
+  const int factor = options_.beta * options_.beta;
+  double score = 0.0, avg_prec = 0.0, avg_rec = 0.0;
+  int effective_order = 0;
+  for (int i = 0; i < orders; ++i) {
+    const std::size_t b = static_cast<std::size_t>(3 * i);
+    const std::int64_t n_hyp = stats.values.at(b), n_ref = stats.values.at(b + 1), n_match = stats.values.at(b + 2);
+    const double prec = n_hyp > 0 ? static_cast<double>(n_match) / static_cast<double>(n_hyp) : eps;
+    const double rec = n_ref > 0 ? static_cast<double>(n_match) / static_cast<double>(n_ref) : eps;
+    const double denom = factor * prec + rec;
+    score += denom > 0 ? (static_cast<double>(1 + factor) * prec * rec / denom) : eps;
+    if (n_hyp > 0 && n_ref > 0) {
+      avg_prec += prec;
+      avg_rec += rec;
+      ++effective_order;
+    }
+  }
+  if (options_.eps_smoothing) return 100 * score / orders;
+  if (effective_order == 0) {
+    avg_prec = avg_rec = 0.0;
+  } else {
+    avg_prec /= effective_order;
+    avg_rec /= effective_order;
+  }
+  if (avg_prec + avg_rec != 0.0) {
+    score = static_cast<double>(1 + factor) * avg_prec * avg_rec;
+    score /= (factor * avg_prec) + avg_rec;
+    return 100 * score;
+  }
+  return 0.0;
+}
+
+ChrfResult ChrfScorer::compute(const ChrfStats& stats) const {
+  ChrfResult r;
+  ChrfStats s = stats;
+  if (s.values.empty()) s = empty_stats();
+  r.score = f_score(s);
+  r.char_order = options_.char_order;
+  r.word_order = options_.word_order;
+  r.beta = options_.beta;
+  return r;
+}
+
+ChrfStats ChrfScorer::corpus_stats(const std::vector<std::string>& hyps, const RefStreams& refs) const {
+  std::vector<std::size_t> sizes;
+  for (const auto& s : refs) sizes.push_back(s.size());
+  detail::check_ref_streams("chrF", hyps.size(), refs.size(), sizes);
+  ChrfStats acc = empty_stats();
+  std::vector<std::string_view> seg(refs.size());
+  for (std::size_t i = 0; i < hyps.size(); ++i) {
+    for (std::size_t k = 0; k < refs.size(); ++k) seg[k] = refs[k][i];
+    acc += segment_stats_views(hyps[i], seg);
+  }
+  return acc;
+}
+
+ChrfStats ChrfScorer::corpus_stats_optional(const std::vector<std::string>& hyps, const OptionalRefStreams& refs) const {
+  std::vector<std::size_t> sizes;
+  for (const auto& s : refs) sizes.push_back(s.size());
+  detail::check_ref_streams("chrF", hyps.size(), refs.size(), sizes);
+  ChrfStats acc = empty_stats();
+  std::vector<std::string_view> seg;
+  for (std::size_t i = 0; i < hyps.size(); ++i) {
+    seg.clear();
+    for (const auto& stream : refs) {
+      if (stream[i]) seg.emplace_back(*stream[i]);
+    }
+    acc += segment_stats_views(hyps[i], seg);
+  }
+  return acc;
+}
+
+ChrfResult ChrfScorer::corpus_score(const std::vector<std::string>& hyps, const RefStreams& refs) const {
+  return compute(corpus_stats(hyps, refs));
+}
+
+ChrfResult ChrfScorer::corpus_score_optional(const std::vector<std::string>& hyps, const OptionalRefStreams& refs) const {
+  return compute(corpus_stats_optional(hyps, refs));
+}
+
+ChrfResult ChrfScorer::sentence_score(std::string_view hyp, const std::vector<std::string>& refs) const {
+  return compute(segment_stats(hyp, refs));
+}
+
+std::string ChrfScorer::signature(int num_refs, bool short_form) const {
+  const std::vector<SignatureField> fields = {
+      {"nrefs", "#", nrefs_string(num_refs)},
+      {"case", "c", options_.lowercase ? "lc" : "mixed"},
+      {"eff", "e", options_.eps_smoothing ? "no" : "yes"},
+      {"nc", "nc", std::to_string(options_.char_order)},
+      {"nw", "nw", std::to_string(options_.word_order)},
+      {"space", "s", options_.whitespace ? "yes" : "no"},
+      {"version", "v", kSacreBleuVersion},
+  };
+  return format_signature(fields, short_form);
+}
+
+}  // namespace gnmt

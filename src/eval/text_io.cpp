@@ -1,0 +1,61 @@
+#include "eval/text_io.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <stdexcept>
+
+#include "eval/unicode.h"
+
+namespace gnmt {
+
+std::vector<std::string> split_text_lines(std::string_view data, const std::string& name) {
+  if (data.size() >= 3 && data.compare(0, 3, "\xEF\xBB\xBF") == 0) data.remove_prefix(3);
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  std::size_t lineno = 0;
+  while (start < data.size()) {
+    std::size_t end = data.find('\n', start);
+    const std::size_t next = end == std::string_view::npos ? data.size() : end + 1;
+    if (end == std::string_view::npos) end = data.size();
+    std::string_view line = data.substr(start, end - start);
+    ++lineno;
+    const std::size_t bad = unicode::find_invalid_utf8(line);
+    if (bad != std::string_view::npos) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "invalid UTF-8 (byte 0x%02X at column %zu)",
+                    static_cast<unsigned>(static_cast<unsigned char>(line[bad])), bad + 1);
+      throw std::runtime_error(name + ":" + std::to_string(lineno) + ": " + buf);
+    }
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    lines.emplace_back(line);
+    start = next;
+  }
+  return lines;
+}
+
+std::vector<std::string> read_text_lines(std::istream& in, const std::string& name) {
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw std::runtime_error(name + ": read error");
+  return split_text_lines(data, name);
+}
+
+std::vector<std::string> read_text_lines(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw std::runtime_error(path + ": cannot open (is a directory)");
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    const int err = errno;
+    throw std::runtime_error(path + ": cannot open (" + std::string(err ? std::strerror(err) : "unknown error") + ")");
+  }
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  if (f.bad()) throw std::runtime_error(path + ": read error");
+  return split_text_lines(ss.str(), path);
+}
+
+}  // namespace gnmt

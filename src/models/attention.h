@@ -1,0 +1,32 @@
+#pragma once
+// Normalized Bahdanau (additive) attention, as in GNMT v2:
+//   score(q, k) = g * (v / |v|) . tanh(W_q q + W_k k + b),  weights = softmax over valid source positions.
+#include <torch/torch.h>
+
+namespace gnmt {
+
+// Encoder output prepared for attention; batch-major so that beams can be gathered with index_select.
+struct Memory {
+  torch::Tensor values;  // (B, S, K) encoder outputs
+  torch::Tensor keys;    // (B, S, U) W_k values + b, computed once per source batch
+  torch::Tensor mask;    // (B, S) bool, true at real (non-pad) positions
+  Memory index_select(const torch::Tensor& batch_index) const;
+};
+
+struct AttentionImpl : torch::nn::Module {
+  AttentionImpl(int64_t query_dim, int64_t key_dim, int64_t units);
+
+  // values (B, S, K), mask (B, S) -> Memory with projected keys.
+  Memory prepare(const torch::Tensor& values, const torch::Tensor& mask);
+
+  // queries (B, T, Q) -> (context (B, T, K), weights (B, T, S)). All T steps in one batched op.
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& queries, const Memory& memory);
+
+  torch::nn::Linear query_proj{nullptr};  // W_q, no bias
+  torch::nn::Linear key_proj{nullptr};    // W_k with bias b
+  torch::Tensor v;                        // (U)
+  torch::Tensor g;                        // scalar gain
+};
+TORCH_MODULE(Attention);
+
+}  // namespace gnmt

@@ -1,0 +1,300 @@
+#include "training/trainer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cmath>
+#include <limits>
+#include <filesystem>
+#include <regex>
+#include <unistd.h>
+
+#include "common/device.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "data/corpus.h"
+#include "data/tokenizer.h"
+#include "eval/bleu.h"
+#include "eval/text_io.h"
+#include "models/model.h"
+#include "training/checkpoint.h"
+#include "translator/translator.h"
+
+namespace gnmt {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<int> g_signals{0};
+
+void on_signal(int) {
+  if (g_signals.fetch_add(1) >= 1) _exit(128 + SIGTERM);  // second signal: leave at once
+}
+
+std::string fmt_duration(double seconds) {
+  auto s = static_cast<int64_t>(seconds);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  return buf;
+}
+
+// Links `target` to `link_name` atomically (hard link to a temporary name, then rename).
+void link_atomically(const std::string& target, const std::string& link_name) {
+  std::string tmp = link_name + ".tmp." + std::to_string(::getpid());
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  fs::create_hard_link(target, tmp, ec);
+  if (ec) { fs::copy_file(target, tmp, fs::copy_options::overwrite_existing); }
+  fs::rename(tmp, link_name);
+}
+
+struct Validation {
+  double xent = 0;   // per target token, no label smoothing
+  double bleu = -1;  // greedy, on the first valid_bleu_lines lines
+};
+
+Validation validate_model(GnmtModel& model, const ParallelCorpus& valid, const std::vector<std::string>& valid_src_text,
+                          const std::vector<std::string>& valid_ref_text, const Tokenizer& tok, const Config& cfg,
+                          const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  Validation v;
+  double loss = 0;
+  int64_t tokens = 0;
+  for (const auto& idx : make_batches(valid, cfg.training.batch_tokens, 0, 0, /*shuffle=*/false)) {
+    auto b = make_batch(valid, idx).to(device);
+    auto logits = model(b.src, b.src_lengths, b.tgt_in);
+    loss += smoothed_loss(logits, b.tgt_out, 0.0).item<double>();
+    tokens += b.tgt_tokens;
+  }
+  v.xent = tokens ? loss / static_cast<double>(tokens) : 0;
+  int64_t n = std::min<int64_t>(cfg.training.valid_bleu_lines, static_cast<int64_t>(valid_src_text.size()));
+  if (n > 0) {
+    DecodingOptions greedy = cfg.decoding;
+    greedy.beam = 1;
+    Translator translator(model, tok, greedy, device);
+    std::vector<std::string> src(valid_src_text.begin(), valid_src_text.begin() + n);
+    std::vector<std::string> ref(valid_ref_text.begin(), valid_ref_text.begin() + n);
+    v.bleu = BleuScorer().corpus_score(translator.translate(src), RefStreams{ref}).score;
+  }
+  model->train();
+  return v;
+}
+
+}  // namespace
+
+double learning_rate(const TrainingOptions& o, int64_t step) {
+  double s = static_cast<double>(std::max<int64_t>(step, 1));
+  double w = static_cast<double>(o.warmup_steps);
+  if (o.warmup_steps > 0 && s < w) return o.lr * s / w;
+  if (o.decay == "rsqrt" && o.warmup_steps > 0) return o.lr * std::sqrt(w / s);
+  return o.lr;
+}
+
+int train(const TrainArgs& args) {
+  Config cfg = args.config;
+  const auto& T = cfg.training;
+  if (cfg.data.train_src.empty()) throw Error("config key 'data.train_src': required for training");
+  require_readable_file(cfg.data.train_src, "data.train_src");
+  require_readable_file(cfg.data.train_tgt, "data.train_tgt");
+  if (!cfg.data.valid_src.empty()) {
+    require_readable_file(cfg.data.valid_src, "data.valid_src");
+    require_readable_file(cfg.data.valid_tgt, "data.valid_tgt");
+  }
+  const torch::Device device = resolve_device(cfg.device);
+  const int threads = configure_threads(T.threads);
+  torch::manual_seed(static_cast<uint64_t>(T.seed));
+
+  // Run directory: must be writable before any work is done.
+  std::error_code ec;
+  fs::create_directories(cfg.run_dir, ec);
+  if (ec || access(cfg.run_dir.c_str(), W_OK) != 0)
+    throw Error("run_dir " + cfg.run_dir + ": cannot create or write to it" + (ec ? ": " + ec.message() : ""));
+  const std::string last_path = cfg.run_dir + "/last.pt";
+  if (args.resume && !fs::exists(last_path))
+    throw Error("--resume: no checkpoint to resume from at " + last_path);
+  if (!args.resume && fs::exists(last_path))
+    throw Error("run_dir " + cfg.run_dir + " already holds a training run (" + last_path +
+                "); pass --resume to continue it or choose another run_dir");
+
+  // Tokenizer: given, or kept from an earlier run in this directory, or trained now.
+  const std::string spm_path = cfg.run_dir + "/spm.model";
+  Tokenizer tok = [&] {
+    if (!cfg.data.spm_model.empty()) return Tokenizer::load(cfg.data.spm_model);
+    if (fs::exists(spm_path)) return Tokenizer::load(spm_path);
+    spdlog::info("training SentencePiece ({} pieces) on {} + {}", cfg.model.vocab_size, cfg.data.train_src, cfg.data.train_tgt);
+    Tokenizer::train({cfg.data.train_src, cfg.data.train_tgt},
+                     {cfg.model.vocab_size, cfg.data.spm_character_coverage, cfg.data.spm_input_sentence_size,
+                      static_cast<uint32_t>(T.seed)},
+                     spm_path);
+    return Tokenizer::load(spm_path);
+  }();
+  spdlog::info("tokenizer: {} pieces", tok.vocab_size());
+
+  auto train_data = load_parallel(cfg.data.train_src, cfg.data.train_tgt, tok, cfg.data.max_len);
+  spdlog::info("train: {} pairs kept of {} ({} with an empty side, {} longer than max_len {}), {} source / {} target tokens",
+               train_data.size(), train_data.stats.lines, train_data.stats.empty, train_data.stats.too_long,
+               cfg.data.max_len, train_data.stats.src_tokens, train_data.stats.tgt_tokens);
+  if (train_data.size() == 0) throw Error("training corpus " + cfg.data.train_src + ": no usable sentence pairs");
+  ParallelCorpus valid;
+  std::vector<std::string> valid_src_text, valid_ref_text;
+  if (!cfg.data.valid_src.empty()) {
+    valid = load_parallel(cfg.data.valid_src, cfg.data.valid_tgt, tok, 0);
+    valid_src_text = read_text_lines(cfg.data.valid_src);
+    valid_ref_text = read_text_lines(cfg.data.valid_tgt);
+    spdlog::info("valid: {} pairs", valid.size());
+  }
+
+  // Model and optimizer.
+  GnmtModel model(cfg.model, tok.vocab_size());
+  model->to(device);
+  torch::optim::Adam optimizer(model->parameters(),
+                               torch::optim::AdamOptions(T.lr).betas({T.adam_beta1, T.adam_beta2}).eps(1e-9));
+  TrainingState state;
+  if (args.resume) {
+    auto ck = load_checkpoint(last_path, device);
+    if (dump_config(Config{ck.config.model}) != dump_config(Config{cfg.model}))
+      throw Error("--resume: " + last_path + " holds a different model: " +
+                  [&] { std::string s; for (auto& d : diff_configs(ck.config, cfg)) if (d.rfind("model.", 0) == 0) s += d + "; "; return s; }());
+    if (ck.tokenizer.serialized() != tok.serialized())
+      throw Error("--resume: " + last_path + " was trained with another SentencePiece model than " +
+                  (cfg.data.spm_model.empty() ? spm_path : cfg.data.spm_model));
+    for (const auto& d : diff_configs(ck.config, cfg)) spdlog::warn("resume: config changed: {}", d);
+    torch::NoGradGuard no_grad;
+    auto src = ck.model->named_parameters();
+    for (auto& p : model->named_parameters()) p.value().copy_(src[p.key()]);
+    load_optimizer_state(last_path, optimizer);
+    state = ck.state;
+    spdlog::info("resumed from {} at step {} (epoch {}, batch {})", last_path, state.step, state.epoch + 1, state.batch_in_epoch);
+  }
+  write_file_atomically(cfg.run_dir + "/config.yaml", dump_config(cfg));
+  spdlog::info("model: {} parameters, {}+{} layers x {}, residual from layer {}; device {}, {} threads",
+               model->parameter_count(), cfg.model.enc_layers, cfg.model.dec_layers, cfg.model.hidden_size,
+               cfg.model.residual_start, device.str(), threads);
+
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGINT, on_signal);
+  g_signals = 0;
+
+  auto save = [&](bool final_save) {
+    std::string path = cfg.run_dir + "/ckpt-" + std::to_string(state.step) + ".pt";
+    save_checkpoint(path, model, &optimizer, cfg, tok, state);
+    link_atomically(path, last_path);
+    // Keep the newest keep_last step checkpoints (last.pt and best.pt are links and stay valid).
+    std::vector<std::pair<int64_t, fs::path>> ckpts;
+    static const std::regex re("ckpt-([0-9]+)\\.pt");
+    for (const auto& e : fs::directory_iterator(cfg.run_dir)) {
+      std::smatch m;
+      auto name = e.path().filename().string();
+      if (std::regex_match(name, m, re)) ckpts.emplace_back(std::stoll(m[1]), e.path());
+    }
+    std::sort(ckpts.rbegin(), ckpts.rend());
+    for (size_t i = static_cast<size_t>(T.keep_last); i < ckpts.size(); ++i) fs::remove(ckpts[i].second);
+    spdlog::info("saved {}{}", path, final_save ? " (final)" : "");
+    return path;
+  };
+
+  // Returns true when this validation is the best so far (by BLEU, or by cross-entropy without BLEU).
+  double best_xent = std::numeric_limits<double>::infinity();
+  auto run_validation = [&]() {
+    if (valid.size() == 0) return false;
+    auto v = validate_model(model, valid, valid_src_text, valid_ref_text, tok, cfg, device);
+    spdlog::info("validation step {}: xent {:.4f} ppl {:.2f}{}", state.step, v.xent, std::exp(v.xent),
+                 v.bleu >= 0 ? fmt::format(" BLEU {:.2f} (greedy, {} lines)", v.bleu,
+                                           std::min<int64_t>(T.valid_bleu_lines, valid_src_text.size()))
+                             : std::string());
+    state.history += fmt::format("step={} valid_xent={:.4f} valid_bleu={:.2f}\n", state.step, v.xent, v.bleu);
+    bool best = v.bleu >= 0 ? v.bleu > state.best_valid_bleu : v.xent < best_xent;
+    state.best_valid_bleu = std::max(state.best_valid_bleu, v.bleu);
+    best_xent = std::min(best_xent, v.xent);
+    return best;
+  };
+
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  const double seconds_before = state.train_seconds;
+  auto elapsed = [&] { return seconds_before + std::chrono::duration<double>(clock::now() - start).count(); };
+  double log_loss = 0;
+  int64_t log_tokens = 0, log_src_tokens = 0, bad_steps = 0;
+  auto log_start = clock::now();
+  bool stop = false, preempted = false;
+  model->train();
+
+  while (!stop) {
+    if (T.max_epochs > 0 && state.epoch >= T.max_epochs) break;
+    auto batches = make_batches(train_data, T.batch_tokens, static_cast<uint64_t>(T.seed), state.epoch);
+    for (; state.batch_in_epoch < static_cast<int64_t>(batches.size()); ) {
+      auto batch = make_batch(train_data, batches[state.batch_in_epoch]).to(device);
+      const double lr = learning_rate(T, state.step + 1);
+      for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+      optimizer.zero_grad();
+      auto logits = model(batch.src, batch.src_lengths, batch.tgt_in);
+      auto loss = smoothed_loss(logits, batch.tgt_out, T.label_smoothing);
+      (loss / static_cast<double>(batch.tgt_tokens)).backward();
+      const double loss_value = loss.item<double>();
+      ++state.batch_in_epoch;
+      if (!std::isfinite(loss_value)) {
+        ++bad_steps;
+        spdlog::warn("step {}: loss is {}; update skipped ({} in a row)", state.step + 1, loss_value, bad_steps);
+        if (bad_steps >= 10) throw Error("training diverged: 10 steps in a row with a non-finite loss; lower training.lr");
+        continue;
+      }
+      bad_steps = 0;
+      if (T.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), T.clip_norm);
+      optimizer.step();
+      ++state.step;
+      log_loss += loss_value;
+      log_tokens += batch.tgt_tokens;
+      log_src_tokens += batch.src_tokens;
+      state.train_seconds = elapsed();
+
+      if (T.max_steps > 0 && state.step >= T.max_steps) stop = true;
+      if (T.max_minutes > 0 && state.train_seconds >= T.max_minutes * 60) stop = true;
+      if (g_signals > 0) { stop = true; preempted = true; }
+
+      if (state.step % T.log_every == 0 || stop) {
+        double dt = std::chrono::duration<double>(clock::now() - log_start).count();
+        double left = -1;
+        if (T.max_minutes > 0) left = T.max_minutes * 60 - state.train_seconds;
+        if (T.max_steps > 0) {
+          double per_step = state.train_seconds / static_cast<double>(state.step);
+          double by_steps = per_step * static_cast<double>(T.max_steps - state.step);
+          left = left < 0 ? by_steps : std::min(left, by_steps);
+        }
+        spdlog::info("step {} epoch {} batch {}/{} | loss {:.4f} | lr {:.2e} | {:.0f} tgt tok/s ({:.0f} src) | {} elapsed{}",
+                     state.step, state.epoch + 1, state.batch_in_epoch, batches.size(),
+                     log_loss / std::max<int64_t>(log_tokens, 1), lr, log_tokens / dt, log_src_tokens / dt,
+                     fmt_duration(state.train_seconds), left >= 0 ? ", " + fmt_duration(std::max(0.0, left)) + " left" : "");
+        log_loss = 0; log_tokens = 0; log_src_tokens = 0;
+        log_start = clock::now();
+      }
+      bool do_save = stop || (T.save_every > 0 && state.step % T.save_every == 0);
+      bool do_valid = (stop && !preempted) || (T.valid_every > 0 && state.step % T.valid_every == 0);
+      bool best = do_valid && run_validation();  // before saving, so the score goes into the checkpoint
+      if (do_save || best) {
+        auto path = save(stop);
+        if (best) link_atomically(path, cfg.run_dir + "/best.pt");
+      }
+      if (stop) break;
+      log_start = do_valid || do_save ? clock::now() : log_start;
+    }
+    if (stop) break;
+    state.epoch += 1;
+    state.batch_in_epoch = 0;
+  }
+  if (!stop) {  // max_epochs reached
+    bool best = run_validation();
+    auto path = save(true);
+    if (best) link_atomically(path, cfg.run_dir + "/best.pt");
+  }
+  spdlog::info("training done: {} steps, {} epochs, {}", state.step, state.epoch, fmt_duration(state.train_seconds));
+  if (preempted) {
+    spdlog::warn("stopped by signal after saving step {}; exit code {} (requeue and run with --resume)", state.step, kExitPreempted);
+    return kExitPreempted;
+  }
+  return 0;
+}
+
+}  // namespace gnmt

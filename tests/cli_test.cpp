@@ -1,0 +1,130 @@
+// End to end through the gnmt binary, as a user runs it: a tiny model learns to reverse short sequences
+// (train), translates a held-out set (translate) and is scored (score). Plus the CLI's error paths.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <regex>
+
+#include "test_util.h"
+
+namespace gnmt {
+namespace {
+
+using test::read_text;
+using test::run_gnmt;
+using test::TempDir;
+using test::write_text;
+
+// Sentences of 3..7 words from a 12-word vocabulary; the target is the source reversed.
+void make_reversal_corpus(const std::string& src, const std::string& tgt, int n, unsigned seed) {
+  static const char* words[] = {"ka", "lo", "mi", "nu", "pe", "ri", "so", "tu", "va", "xe", "yo", "zu"};
+  std::mt19937 rng(seed);
+  std::string s, t;
+  for (int i = 0; i < n; ++i) {
+    int len = 3 + static_cast<int>(rng() % 5);
+    std::vector<std::string> w;
+    for (int k = 0; k < len; ++k) w.push_back(words[rng() % 12]);
+    for (int k = 0; k < len; ++k) s += w[k] + (k + 1 < len ? " " : "\n");
+    for (int k = len - 1; k >= 0; --k) t += w[k] + (k > 0 ? " " : "\n");
+  }
+  write_text(src, s);
+  write_text(tgt, t);
+}
+
+TEST(Cli, LearnsToReverseSequencesToBleuAbove90) {
+  TempDir d;
+  make_reversal_corpus(d / "train.src", d / "train.tgt", 3000, 1);
+  make_reversal_corpus(d / "valid.src", d / "valid.tgt", 100, 2);
+  make_reversal_corpus(d / "test.src", d / "test.tgt", 200, 3);
+  std::string set = " --set data.train_src=" + (d / "train.src") + " --set data.train_tgt=" + (d / "train.tgt") +
+                    " --set data.valid_src=" + (d / "valid.src") + " --set data.valid_tgt=" + (d / "valid.tgt") +
+                    " --set run_dir=" + (d / "run");
+  auto train = run_gnmt("train --config " GNMT_SOURCE_DIR "/configs/tiny.yaml" + set);
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  EXPECT_NE(train.output.find("validation step"), std::string::npos) << train.output;
+
+  auto tr = run_gnmt("translate --checkpoint " + (d / "run/last.pt") + " --input " + (d / "test.src") +
+                     " --output " + (d / "test.hyp") + " --beam 3");
+  ASSERT_EQ(tr.exit_code, 0) << tr.output;
+  auto sc = run_gnmt("score " + (d / "test.tgt") + " -i " + (d / "test.hyp") + " --score-only");
+  ASSERT_EQ(sc.exit_code, 0) << sc.output;
+  double bleu = std::stod(sc.output);
+  EXPECT_GT(bleu, 90.0) << read_text(d / "test.hyp").substr(0, 400);
+
+  // One output line per input line, empty lines kept in place.
+  write_text(d / "mixed.src", "ka lo mi\n\nnu pe ri so\n   \nva\n");
+  auto mixed = run_gnmt("translate -m " + (d / "run/last.pt") + " -i " + (d / "mixed.src") + " -o " + (d / "mixed.hyp"));
+  ASSERT_EQ(mixed.exit_code, 0) << mixed.output;
+  auto out = read_text(d / "mixed.hyp");
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 5) << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex("^mi lo ka\n\n")));
+  EXPECT_TRUE(std::regex_search(out, std::regex("\n\n[^\n]+\n\n[^\n]+\n$"))) << out;
+
+  // Greedy through the same path.
+  auto greedy = run_gnmt("translate -m " + (d / "run/last.pt") + " -i " + (d / "mixed.src") + " --beam 1");
+  ASSERT_EQ(greedy.exit_code, 0);
+
+  // A second `train` into the same run_dir without --resume must refuse and leave the run alone.
+  auto before = read_text(d / "run/last.pt");
+  auto again = run_gnmt("train --config " GNMT_SOURCE_DIR "/configs/tiny.yaml" + set);
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.output.find("pass --resume"), std::string::npos) << again.output;
+  EXPECT_EQ(read_text(d / "run/last.pt"), before);
+
+  // --resume continues from the checkpoint's step.
+  auto resumed = run_gnmt("train --config " GNMT_SOURCE_DIR "/configs/tiny.yaml" + set +
+                          " --resume --set training.max_steps=" + "620");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resumed from"), std::string::npos) << resumed.output;
+  EXPECT_NE(resumed.output.find("config changed: training.max_steps"), std::string::npos) << resumed.output;
+}
+
+TEST(Cli, BadInputGetsOneLineAndExitCode2) {
+  TempDir d;
+  write_text(d / "bad.yaml", "model:\n  hiden_size: 3\n");
+  auto r = run_gnmt("train --config " + (d / "bad.yaml"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("bad.yaml:2:3: unknown key 'model.hiden_size' (did you mean 'hidden_size'?)"), std::string::npos)
+      << r.output;
+
+  auto missing = run_gnmt("translate --checkpoint " + (d / "nope.pt"));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.output.find("nope.pt: no such file"), std::string::npos) << missing.output;
+
+  write_text(d / "junk.pt", "this is not a checkpoint");
+  write_text(d / "in.txt", "hello\n");
+  auto junk = run_gnmt("translate -m " + (d / "junk.pt") + " -i " + (d / "in.txt"));
+  EXPECT_EQ(junk.exit_code, 2);
+  EXPECT_NE(junk.output.find("junk.pt: not a readable gnmt checkpoint"), std::string::npos) << junk.output;
+
+  auto same = run_gnmt("translate -m " + (d / "junk.pt") + " -i " + (d / "in.txt") + " -o " + (d / "in.txt"));
+  EXPECT_EQ(same.exit_code, 2);
+  EXPECT_EQ(read_text(d / "in.txt"), "hello\n");
+
+  auto flag = run_gnmt("train --config x.yaml --no-such-flag");
+  EXPECT_NE(flag.exit_code, 0);
+  EXPECT_NE(flag.output.find("--no-such-flag"), std::string::npos) << flag.output;
+
+  write_text(d / "a.src", "a\nb\nc\n");
+  write_text(d / "a.tgt", "a\nb\n");
+  auto mism = run_gnmt("train --config " GNMT_SOURCE_DIR "/configs/tiny.yaml --set data.train_src=" + (d / "a.src") +
+                       " --set data.train_tgt=" + (d / "a.tgt") + " --set run_dir=" + (d / "run"));
+  EXPECT_EQ(mism.exit_code, 2);
+  EXPECT_NE(mism.output.find("has 3 lines"), std::string::npos) << mism.output;
+}
+
+TEST(Cli, HelpExplainsEveryCommand) {
+  auto top = run_gnmt("--help");
+  EXPECT_EQ(top.exit_code, 0);
+  for (const char* cmd : {"train", "translate", "score", "info"}) {
+    EXPECT_NE(top.output.find(cmd), std::string::npos) << cmd;
+    auto h = run_gnmt(std::string(cmd) + " --help");
+    EXPECT_EQ(h.exit_code, 0) << cmd;
+  }
+  auto tr = run_gnmt("translate --help").output;
+  for (const char* opt : {"--beam", "--alpha", "--beta", "--max-len-ratio", "--batch-size", "--input", "--output"})
+    EXPECT_NE(tr.find(opt), std::string::npos) << opt;
+}
+
+}  // namespace
+}  // namespace gnmt
