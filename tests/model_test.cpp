@@ -246,3 +246,30 @@ TEST(Model, CheckpointReloadsToIdenticalOutputs) {
 
 }  // namespace
 }  // namespace gnmt
+
+namespace gnmt {
+namespace {
+
+TEST(Attention, FusedScoresEqualCompositeWithGradients) {
+  torch::manual_seed(8);
+  for (auto dims : std::vector<std::array<int64_t, 4>>{{3, 5, 7, 16}, {2, 1, 9, 33}, {4, 6, 2, 8}}) {
+    auto [B, T, S, U] = dims;
+    auto q1 = torch::randn({B, T, U}, torch::requires_grad()), k1 = torch::randn({B, S, U}, torch::requires_grad());
+    auto v1 = torch::randn({U}, torch::requires_grad());
+    auto q2 = q1.detach().clone().requires_grad_(), k2 = k1.detach().clone().requires_grad_();
+    auto v2 = v1.detach().clone().requires_grad_();
+    auto w = torch::randn({B, T, S});
+    w.select(2, 0).zero_();  // zero upstream gradients (masked positions) are skipped by the kernel
+    auto fused = additive_scores(q1, k1, v1, true);
+    auto plain = additive_scores(q2, k2, v2, false);
+    EXPECT_TRUE(torch::allclose(fused, plain, 1e-5, 1e-5));
+    (fused * w).sum().backward();
+    (plain * w).sum().backward();
+    EXPECT_TRUE(torch::allclose(q1.grad(), q2.grad(), 1e-4, 1e-5));
+    EXPECT_TRUE(torch::allclose(k1.grad(), k2.grad(), 1e-4, 1e-5));
+    EXPECT_TRUE(torch::allclose(v1.grad(), v2.grad(), 1e-4, 1e-4));
+  }
+}
+
+}  // namespace
+}  // namespace gnmt

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/error.h"
 #include "eval/unicode.h"
 
 namespace gnmt {
@@ -29,7 +30,7 @@ std::vector<std::string> split_text_lines(std::string_view data, const std::stri
       char buf[64];
       std::snprintf(buf, sizeof buf, "invalid UTF-8 (byte 0x%02X at column %zu)",
                     static_cast<unsigned>(static_cast<unsigned char>(line[bad])), bad + 1);
-      throw std::runtime_error(name + ":" + std::to_string(lineno) + ": " + buf);
+      throw Error(name + ":" + std::to_string(lineno) + ": " + buf);
     }
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     lines.emplace_back(line);
@@ -40,21 +41,21 @@ std::vector<std::string> split_text_lines(std::string_view data, const std::stri
 
 std::vector<std::string> read_text_lines(std::istream& in, const std::string& name) {
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw std::runtime_error(name + ": read error");
+  if (in.bad()) throw Error(name + ": read error");
   return split_text_lines(data, name);
 }
 
 std::vector<std::string> read_text_lines(const std::string& path) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw std::runtime_error(path + ": cannot open (is a directory)");
+  if (std::filesystem::is_directory(path, ec)) throw Error(path + ": cannot open (is a directory)");
   std::ifstream f(path, std::ios::binary);
   if (!f) {
     const int err = errno;
-    throw std::runtime_error(path + ": cannot open (" + std::string(err ? std::strerror(err) : "unknown error") + ")");
+    throw Error(path + ": cannot open (" + std::string(err ? std::strerror(err) : "unknown error") + ")");
   }
   std::ostringstream ss;
   ss << f.rdbuf();
-  if (f.bad()) throw std::runtime_error(path + ": read error");
+  if (f.bad()) throw Error(path + ": read error");
   return split_text_lines(ss.str(), path);
 }
 

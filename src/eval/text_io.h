@@ -11,7 +11,7 @@ namespace gnmt {
 // Reads a UTF-8 text file as lines: lines end at '\n' only; one trailing '\r' per line is
 // dropped (Windows endings), as is a UTF-8 BOM at the start of the file; a missing final newline
 // is fine ("a\nb" and "a\nb\n" are both two lines; an empty file has none).
-// Throws std::runtime_error "FILE: cannot open (REASON)" or, for bytes that are not strict UTF-8
+// Throws gnmt::Error (a std::runtime_error) "FILE: cannot open (REASON)" or, for bytes that are not strict UTF-8
 // (overlongs, surrogates and code points above U+10FFFF included),
 // "FILE:LINE: invalid UTF-8 (byte 0xXX at column COL)" with 1-based LINE and byte column COL.
 std::vector<std::string> read_text_lines(const std::string& path);

@@ -1,8 +1,63 @@
 #include "models/attention.h"
 
+#include <ATen/Parallel.h>
+
 #include <cmath>
 
+#include "models/additive_kernels.h"
+
 namespace gnmt {
+namespace {
+
+// scores (B, T, S) = v . tanh(q (B, T, U) + k (B, S, U)) through the fused CPU kernels: the same values as
+// the composite expression, without its (B, T, S, U) intermediates (memory O(B*T*S), not O(B*T*S*U)).
+struct FusedAdditiveScores : torch::autograd::Function<FusedAdditiveScores> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor q, torch::Tensor k,
+                               torch::Tensor v) {
+    q = q.contiguous();
+    k = k.contiguous();
+    v = v.contiguous();
+    ctx->save_for_backward({q, k, v});
+    const int64_t B = q.size(0), T = q.size(1), S = k.size(1), U = q.size(2);
+    auto scores = torch::empty({B, T, S}, q.options());
+    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+      kernels::additive_scores_forward(q.data_ptr<float>(), k.data_ptr<float>(), v.data_ptr<float>(),
+                                       scores.data_ptr<float>(), b0, b1, T, S, U);
+    });
+    return scores;
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    auto saved = ctx->get_saved_variables();
+    auto q = saved[0], k = saved[1], v = saved[2];
+    auto g = grads[0].contiguous();
+    const int64_t B = q.size(0), T = q.size(1), S = k.size(1), U = q.size(2);
+    auto dq = torch::empty_like(q), dk = torch::empty_like(k);
+    const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(B, at::get_num_threads()));
+    auto dv_parts = torch::zeros({chunks, U}, q.options());
+    const int64_t per = (B + chunks - 1) / chunks;
+    at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        int64_t b0 = c * per, b1 = std::min(B, b0 + per);
+        if (b0 >= b1) continue;
+        kernels::additive_scores_backward(q.data_ptr<float>(), k.data_ptr<float>(), v.data_ptr<float>(),
+                                          g.data_ptr<float>(), dq.data_ptr<float>(), dk.data_ptr<float>(),
+                                          dv_parts[c].data_ptr<float>(), b0, b1, T, S, U);
+      }
+    });
+    return {dq, dk, dv_parts.sum(0)};
+  }
+};
+
+}  // namespace
+
+torch::Tensor additive_scores(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool fused) {
+  if (fused && q.device().is_cpu() && q.scalar_type() == torch::kFloat && k.scalar_type() == torch::kFloat &&
+      v.scalar_type() == torch::kFloat)
+    return FusedAdditiveScores::apply(q, k, v);
+  return torch::matmul(torch::tanh(q.unsqueeze(2) + k.unsqueeze(1)), v);  // (B, T, S, U) -> (B, T, S)
+}
 
 Memory Memory::index_select(const torch::Tensor& idx) const {
   return Memory{values.index_select(0, idx), keys.index_select(0, idx), mask.index_select(0, idx)};
@@ -22,8 +77,7 @@ Memory AttentionImpl::prepare(const torch::Tensor& values, const torch::Tensor& 
 std::pair<torch::Tensor, torch::Tensor> AttentionImpl::forward(const torch::Tensor& queries, const Memory& m) {
   auto q = query_proj(queries);                                      // (B, T, U)
   auto v_norm = g * v / v.norm();                                    // (U)
-  auto hidden = torch::tanh(q.unsqueeze(2) + m.keys.unsqueeze(1));   // (B, T, S, U)
-  auto scores = torch::matmul(hidden, v_norm);                       // (B, T, S)
+  auto scores = additive_scores(q, m.keys, v_norm, fused);           // (B, T, S)
   scores = scores.masked_fill(~m.mask.unsqueeze(1), -std::numeric_limits<float>::infinity());
   auto weights = torch::softmax(scores, -1);
   auto context = torch::bmm(weights, m.values);                      // (B, T, K)

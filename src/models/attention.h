@@ -13,6 +13,10 @@ struct Memory {
   Memory index_select(const torch::Tensor& batch_index) const;
 };
 
+// v . tanh(q_t + k_s) for all t, s: q (B, T, U), k (B, S, U), v (U) -> (B, T, S). `fused` selects the CPU
+// kernels (float32 on CPU only; elsewhere the composite tensor expression is used).
+torch::Tensor additive_scores(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool fused);
+
 struct AttentionImpl : torch::nn::Module {
   AttentionImpl(int64_t query_dim, int64_t key_dim, int64_t units);
 
@@ -26,6 +30,7 @@ struct AttentionImpl : torch::nn::Module {
   torch::nn::Linear key_proj{nullptr};    // W_k with bias b
   torch::Tensor v;                        // (U)
   torch::Tensor g;                        // scalar gain
+  bool fused = true;                      // use the fused CPU kernels for the scores (same values)
 };
 TORCH_MODULE(Attention);
 
