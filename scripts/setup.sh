@@ -23,7 +23,7 @@ else
   log "Debian packages present"
 fi
 
-# 2. Python venv with the pinned torch (its libtorch is what we link) and the test-only sacrebleu.
+# 2. Python venv with the pinned torch: its libtorch is what we link.
 if [ ! -x "$GNMT_VENV/bin/python" ]; then
   log "creating $GNMT_VENV"
   mkdir -p "$GNMT_DEPS"
@@ -37,10 +37,12 @@ if [ "${have%%+*}" != "$TORCH_VERSION" ]; then
 else
   log "torch $have present"
 fi
-"$GNMT_VENV/bin/python" -c "import sacrebleu; assert sacrebleu.__version__=='$SACREBLEU_VERSION'" 2>/dev/null \
-  || "$GNMT_VENV/bin/pip" install -q "sacrebleu==$SACREBLEU_VERSION"
+# 3. A separate test-only venv with the reference scorer.
+[ -x "$GNMT_TEST_VENV/bin/python" ] || python3 -m venv "$GNMT_TEST_VENV"
+"$GNMT_TEST_VENV/bin/python" -c "import sacrebleu; assert sacrebleu.__version__=='$SACREBLEU_VERSION'" 2>/dev/null \
+  || { log "pip install sacrebleu==$SACREBLEU_VERSION (test-only venv)"; "$GNMT_TEST_VENV/bin/pip" install -q "sacrebleu==$SACREBLEU_VERSION"; }
 
 [ "${1:-}" = "--deps" ] && exit 0
 
-# 3. Release build.
+# 4. Release build.
 "$here/scripts/build.sh" Release

@@ -2,6 +2,7 @@
 // (train), translates a held-out set (translate) and is scored (score). Plus the CLI's error paths.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 #include <regex>
 
@@ -73,10 +74,37 @@ TEST(Cli, LearnsToReverseSequencesToBleuAbove90) {
 
   // --resume continues from the checkpoint's step.
   auto resumed = run_gnmt("train --config " GNMT_SOURCE_DIR "/configs/tiny.yaml" + set +
-                          " --resume --set training.max_steps=" + "620");
+                          " --resume --set training.max_steps=1520");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("resumed from"), std::string::npos) << resumed.output;
   EXPECT_NE(resumed.output.find("config changed: training.max_steps"), std::string::npos) << resumed.output;
+}
+
+// The "step N ... | loss X |" pairs of a training log.
+std::map<int, std::string> losses(const std::string& log) {
+  std::map<int, std::string> out;
+  std::regex re("step ([0-9]+) epoch [0-9]+ batch [0-9/]+ \\| loss ([0-9.]+)");
+  for (std::sregex_iterator it(log.begin(), log.end(), re), end; it != end; ++it) out[std::stoi((*it)[1])] = (*it)[2];
+  return out;
+}
+
+TEST(Cli, ResumeContinuesExactlyAsAnUninterruptedRun) {
+  TempDir d;
+  make_reversal_corpus(d / "train.src", d / "train.tgt", 400, 4);
+  std::string base = "train --config " GNMT_SOURCE_DIR "/configs/tiny.yaml --set data.train_src=" + (d / "train.src") +
+                     " --set data.train_tgt=" + (d / "train.tgt") +
+                     " --set model.dropout=0.3 --set training.log_every=1 --set training.save_every=10";
+  auto full = run_gnmt(base + " --set run_dir=" + (d / "a") + " --set training.max_steps=30");
+  ASSERT_EQ(full.exit_code, 0) << full.output;
+  auto first = run_gnmt(base + " --set run_dir=" + (d / "b") + " --set training.max_steps=15");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  auto second = run_gnmt(base + " --set run_dir=" + (d / "b") + " --set training.max_steps=30 --resume");
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  auto a = losses(full.output), b = losses(second.output);
+  ASSERT_EQ(a.size(), 30u) << full.output;
+  ASSERT_EQ(b.size(), 15u) << second.output;
+  for (int step = 16; step <= 30; ++step) EXPECT_EQ(a[step], b[step]) << "step " << step;
+  EXPECT_EQ(read_text(d / "a/ckpt-30.pt").size(), read_text(d / "b/ckpt-30.pt").size());
 }
 
 TEST(Cli, BadInputGetsOneLineAndExitCode2) {

@@ -219,6 +219,7 @@ int train(const TrainArgs& args) {
   double log_loss = 0;
   int64_t log_tokens = 0, log_src_tokens = 0, bad_steps = 0;
   auto log_start = clock::now();
+  double log_pause = 0;  // seconds spent validating/saving since log_start
   bool stop = false, preempted = false;
   model->train();
 
@@ -249,13 +250,14 @@ int train(const TrainArgs& args) {
       log_tokens += batch.tgt_tokens;
       log_src_tokens += batch.src_tokens;
       state.train_seconds = elapsed();
+      const auto step_end = clock::now();
 
       if (T.max_steps > 0 && state.step >= T.max_steps) stop = true;
       if (T.max_minutes > 0 && state.train_seconds >= T.max_minutes * 60) stop = true;
       if (g_signals > 0) { stop = true; preempted = true; }
 
       if (state.step % T.log_every == 0 || stop) {
-        double dt = std::chrono::duration<double>(clock::now() - log_start).count();
+        double dt = std::chrono::duration<double>(clock::now() - log_start).count() - log_pause;
         double left = -1;
         if (T.max_minutes > 0) left = T.max_minutes * 60 - state.train_seconds;
         if (T.max_steps > 0) {
@@ -267,7 +269,7 @@ int train(const TrainArgs& args) {
                      state.step, state.epoch + 1, state.batch_in_epoch, batches.size(),
                      log_loss / std::max<int64_t>(log_tokens, 1), lr, log_tokens / dt, log_src_tokens / dt,
                      fmt_duration(state.train_seconds), left >= 0 ? ", " + fmt_duration(std::max(0.0, left)) + " left" : "");
-        log_loss = 0; log_tokens = 0; log_src_tokens = 0;
+        log_loss = 0; log_tokens = 0; log_src_tokens = 0; log_pause = 0;
         log_start = clock::now();
       }
       bool do_save = stop || (T.save_every > 0 && state.step % T.save_every == 0);
@@ -278,7 +280,9 @@ int train(const TrainArgs& args) {
         if (best) link_atomically(path, cfg.run_dir + "/best.pt");
       }
       if (stop) break;
-      log_start = do_valid || do_save ? clock::now() : log_start;
+      if (do_valid || do_save || best) {  // keep validation and saving out of the next tokens/s figure
+        log_pause += std::chrono::duration<double>(clock::now() - step_end).count();
+      }
     }
     if (stop) break;
     state.epoch += 1;
