@@ -27,7 +27,7 @@ TEST(Config, DefaultsAndValues) {
 
 TEST(Config, SetOverridesAnyKey) {
   auto c = parse_config("model:\n  dropout: 0.3\n", "cfg.yaml",
-                        {"model.dropout=0.1", "training.max_steps=7", "device=cpu", "data.train_src=a b.txt",
+                        {"model.dropout=0.1", "training.max_steps=7", "device=cpu", "data.train_src=a b.txt", "data.train_tgt=b.txt",
                          "model.tie_output=false"});
   EXPECT_DOUBLE_EQ(c.model.dropout, 0.1);
   EXPECT_EQ(c.training.max_steps, 7);
@@ -42,7 +42,7 @@ TEST(Config, UnknownKeyNamesKeyFileLineAndSuggestion) {
   EXPECT_NE(e.find("unknown key 'model.hiden_size'"), std::string::npos) << e;
   EXPECT_NE(e.find("did you mean 'hidden_size'"), std::string::npos) << e;
   EXPECT_NE(error_of("modle:\n  x: 1\n").find("did you mean 'model'"), std::string::npos);
-  EXPECT_NE(error_of("", {"training.lrr=1"}).find("unknown key 'training.lrr'"), std::string::npos);
+  EXPECT_NE(error_of("model:\n", {"training.lrr=1"}).find("unknown key 'training.lrr'"), std::string::npos);
 }
 
 TEST(Config, WrongTypeNamesKeyAndExpectedType) {
