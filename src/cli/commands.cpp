@@ -22,17 +22,18 @@ namespace gnmt {
 namespace fs = std::filesystem;
 
 void add_train_command(CLI::App& app, int* exit_code) {
-  struct Opts { std::string config; std::vector<std::string> set; bool resume = false; bool dump = false; };
+  struct Opts { std::string config; std::vector<std::string> set; bool resume = false, dump = false, exact = false; };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("train", "Train a model from a YAML config (see configs/*.yaml)");
   cmd->add_option("-c,--config", o->config, "YAML config file")->required();
   cmd->add_option("--set", o->set, "Override a config key: --set section.key=value (repeatable), e.g. --set training.lr=0.001");
   cmd->add_flag("--resume", o->resume, "Continue the run in run_dir from its last checkpoint (last.pt)");
   cmd->add_flag("--dump-config", o->dump, "Print the resolved config (defaults, file and --set merged) and exit");
+  cmd->add_flag("--exact-losses", o->exact, "Log losses with 17 decimals (to compare runs bit for bit)");
   cmd->callback([o, exit_code] {
     Config cfg = load_config(o->config, o->set);
     if (o->dump) { std::cout << dump_config(cfg); *exit_code = 0; return; }
-    *exit_code = train(TrainArgs{cfg, o->resume});
+    *exit_code = train(TrainArgs{cfg, o->resume, o->exact});
   });
 }
 
@@ -61,7 +62,12 @@ void add_translate_command(CLI::App& app, int* exit_code) {
         throw Error("--output " + o->output + " is the input file; choose another path");
     }
     if (!o->output.empty() && fs::is_directory(o->output)) throw Error("--output " + o->output + ": is a directory");
-    std::vector<std::string> lines = o->input.empty() ? read_text_lines(std::cin, "<stdin>") : read_text_lines(o->input);
+    if (o->beam != -1 && o->beam < 1) throw Error("--beam " + std::to_string(o->beam) + ": must be at least 1 (1 = greedy)");
+    if (o->alpha != -1 && o->alpha < 0) throw Error("--alpha: must be >= 0");
+    if (o->beta != -1 && o->beta < 0) throw Error("--beta: must be >= 0");
+    if (o->max_len_ratio != -1 && !(o->max_len_ratio > 0)) throw Error("--max-len-ratio: must be positive");
+    if (o->batch_size != -1 && o->batch_size < 1) throw Error("--batch-size: must be at least 1");
+    if (o->threads < 0) throw Error("--threads: must be >= 0 (0 = all cores)");
     configure_threads(o->threads);
     auto ck = load_checkpoint(o->checkpoint, torch::Device(torch::kCPU));
     DecodingOptions d = ck.config.decoding;
@@ -75,6 +81,7 @@ void add_translate_command(CLI::App& app, int* exit_code) {
     if (!o->device.empty()) check.device = o->device;
     validate(check);  // names the flag's key when a value is out of range
     torch::Device device = resolve_device(check.device);
+    std::vector<std::string> lines = o->input.empty() ? read_text_lines(std::cin, "<stdin>") : read_text_lines(o->input);
     ck.model->to(device);
     Translator translator(ck.model, ck.tokenizer, d, device);
     auto t0 = std::chrono::steady_clock::now();
@@ -101,7 +108,11 @@ void add_info_command(CLI::App& app, int* exit_code) {
     auto ck = load_checkpoint(*path, torch::Device(torch::kCPU));
     std::cout << "checkpoint: " << *path << "\nstep: " << ck.state.step << "\nepoch: " << ck.state.epoch + 1
               << "\ntraining time (s): " << ck.state.train_seconds << "\nparameters: " << ck.model->parameter_count()
-              << "\nvocabulary: " << ck.tokenizer.vocab_size() << "\nvalidation history:\n" << ck.state.history
+              << "\nvocabulary: " << ck.tokenizer.vocab_size() << "\nformat: " << kCheckpointFormat << " (checksum verified)"
+              << "\nEMA weights: " << (ck.ema.empty() ? "no" : "yes") << "\nbest valid BLEU: " << ck.state.best_valid_bleu
+              << "\nbest valid xent: " << ck.state.best_valid_xent
+              << "\nvalidations since best: " << ck.state.validations_since_best
+              << "\nvalidation history:\n" << ck.state.history
               << "config:\n" << dump_config(ck.config);
     *exit_code = 0;
   });
