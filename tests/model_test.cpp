@@ -273,3 +273,26 @@ TEST(Attention, FusedScoresEqualCompositeWithGradients) {
 
 }  // namespace
 }  // namespace gnmt
+
+#include "models/flops.h"
+
+namespace gnmt {
+namespace {
+
+TEST(Flops, CountsMatchHandComputation) {
+  ModelOptions m;
+  m.hidden_size = m.emb_dim = 2;
+  m.enc_layers = 2;
+  m.dec_layers = 1;
+  // One sentence, one source and one target position, vocabulary 3 (2 FLOPs per multiply-add):
+  //   bidirectional layer 1: 2 x 2*4H*(E+H) = 2 x 64;  encoder layer 2: 2*4H*(2H+H) = 96;
+  //   decoder layer 1: 64;  key+query projections: 2*(1+1)*H*H = 16;  scores + context: 2*2*H = 8;
+  //   output: 2*H*V = 12.  Total 324.
+  EXPECT_DOUBLE_EQ(forward_flops(m, 3, 1, 1, 1), 324.0);
+  EXPECT_DOUBLE_EQ(training_flops(m, 3, 1, 1, 1), 972.0);
+  // Linear in the batch.
+  EXPECT_DOUBLE_EQ(forward_flops(m, 3, 5, 1, 1), 5 * 324.0);
+}
+
+}  // namespace
+}  // namespace gnmt
