@@ -37,6 +37,7 @@ ckpt="$run/best.pt"; [ -f "$ckpt" ] || ckpt="$run/last.pt"
 "$gnmt" translate --checkpoint "$ckpt" --input data/bible/test.en --output "$run/test.hyp.es"
 
 echo "== 4/4 score"
-"$gnmt" info "$ckpt" | sed -n '2,4p'
-echo "training wall time: ${train_s} s"
+echo "checkpoint $ckpt:"
+"$gnmt" info "$ckpt" | sed -n '2,4p' | sed 's/^/  /'
+echo "training wall time of this invocation: ${train_s} s"
 "$gnmt" score data/bible/test.es -i "$run/test.hyp.es" -m bleu chrf --format text

@@ -95,7 +95,7 @@ void add_translate_command(CLI::App& app, int* exit_code) {
     } else {
       write_file_atomically(o->output, text);
     }
-    spdlog::info("translated {} lines in {:.1f} s ({:.1f} lines/s, beam {})", lines.size(), dt, lines.size() / std::max(dt, 1e-9), d.beam);
+    spdlog::info("translated {} line(s) in {:.1f} s ({:.1f} lines/s, beam {})", lines.size(), dt, lines.size() / std::max(dt, 1e-9), d.beam);
     *exit_code = 0;
   });
 }
@@ -108,7 +108,7 @@ void add_info_command(CLI::App& app, int* exit_code) {
     auto ck = load_checkpoint(*path, torch::Device(torch::kCPU));
     std::cout << "checkpoint: " << *path << "\nstep: " << ck.state.step << "\nepoch: " << ck.state.epoch + 1
               << "\ntraining time (s): " << ck.state.train_seconds << "\nparameters: " << ck.model->parameter_count()
-              << "\nvocabulary: " << ck.tokenizer.vocab_size() << "\nformat: " << kCheckpointFormat << " (checksum verified)"
+              << "\nvocabulary: " << ck.tokenizer.vocab_size() << "\nformat: " << ck.format << (ck.format >= 2 ? " (checksum verified)" : " (no checksum)")
               << "\nEMA weights: " << (ck.ema.empty() ? "no" : "yes") << "\nbest valid BLEU: " << ck.state.best_valid_bleu
               << "\nbest valid xent: " << ck.state.best_valid_xent
               << "\nvalidations since best: " << ck.state.validations_since_best

@@ -6,6 +6,8 @@
 
 #include <iostream>
 
+#include "cli/average_command.h"
+#include "cli/bench_command.h"
 #include "cli/commands.h"
 #include "cli/score_command.h"
 #include "common/error.h"
@@ -20,13 +22,23 @@ int main(int argc, char** argv) {
   gnmt::ScoreArgs score_args;
   gnmt::add_score_command(app, score_args, &exit_code);
   gnmt::add_info_command(app, &exit_code);
+  gnmt::add_bench_command(app, &exit_code);
+  gnmt::add_average_command(app, &exit_code);
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S] [%l] %v");
   spdlog::set_default_logger(spdlog::stderr_color_mt("gnmt"));
   try {
     auto args = gnmt::normalize_sacrebleu_short_flags(argc, argv);  // sacreBLEU's -tok, -lc, ... for `score`
     app.parse(args.argc(), args.argv());
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // A bad command line is bad input like any other: one line, exit code 2.
+    std::cerr << "gnmt: error: " << e.what() << " (see gnmt --help, or gnmt COMMAND --help)" << std::endl;
+    return gnmt::kExitBadInput;
   } catch (const gnmt::Error& e) {
     std::cerr << "gnmt: error: " << e.what() << std::endl;
     return gnmt::kExitBadInput;

@@ -15,7 +15,7 @@ namespace {
 
 // "file:line:col: " for a node parsed from a file; "origin: " otherwise.
 std::string where(const std::string& origin, const YAML::Mark& mark) {
-  if (mark.is_null() || mark.line < 0) return origin + ": ";
+  if (mark.is_null() || mark.line < 0 || origin.rfind("--set", 0) == 0) return origin + ": ";
   return origin + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1) + ": ";
 }
 
@@ -131,6 +131,7 @@ void visit_all(Config& c, F&& f) {
 
 template <class T> std::string to_text(const T& v) {
   YAML::Emitter e;
+  e.SetDoublePrecision(15);
   e << v;
   return e.c_str();
 }
@@ -194,6 +195,10 @@ void validate(const Config& c) {
   if (t.keep_last < 1) fail("training.keep_last", "must be at least 1");
   if (t.valid_bleu_lines < 0) fail("training.valid_bleu_lines", "must be >= 0");
   if (t.threads < 0) fail("training.threads", "must be >= 0");
+  if (t.best_metric != "bleu" && t.best_metric != "xent")
+    fail("training.best_metric", "expected bleu or xent, got '" + t.best_metric + "'");
+  if (t.early_stop < 0) fail("training.early_stop", "must be >= 0");
+  if (!(t.ema_decay >= 0 && t.ema_decay < 1)) fail("training.ema_decay", "must be in [0, 1)");
   const auto& b = c.decoding;
   if (b.beam < 1) fail("decoding.beam", "must be at least 1");
   if (b.alpha < 0) fail("decoding.alpha", "must be >= 0");
@@ -208,6 +213,7 @@ void validate(const Config& c) {
 std::string dump_config(const Config& config) {
   Config c = config;
   YAML::Emitter e;
+  e.SetDoublePrecision(15);  // 15 significant digits: 0.1, not 0.10000000000000001
   e << YAML::BeginMap;
   auto section = [&](const char* name, auto& s) {
     e << YAML::Key << name << YAML::Value << YAML::BeginMap;

@@ -59,13 +59,16 @@ struct TrainingOptions {
   int64_t keep_last = 3;            // keep the newest N step checkpoints (best and last are kept too)
   int64_t valid_bleu_lines = 500;   // validation lines translated (greedy) for BLEU (0 = skip BLEU)
   int64_t threads = 0;              // CPU threads for torch (0 = all cores)
+  std::string best_metric = "bleu"; // best.pt and early stopping follow: bleu (higher) | xent (lower)
+  int64_t early_stop = 0;           // stop after N validations in a row without a new best (0 = off)
+  double ema_decay = 0;             // exponential moving average of the weights, used for validation (0 = off)
   template <class V> void visit(V&& v) {
     v("seed", seed); v("batch_tokens", batch_tokens); v("max_steps", max_steps); v("max_epochs", max_epochs);
     v("max_minutes", max_minutes); v("lr", lr); v("warmup_steps", warmup_steps); v("decay", decay);
     v("adam_beta1", adam_beta1); v("adam_beta2", adam_beta2); v("clip_norm", clip_norm);
     v("label_smoothing", label_smoothing); v("log_every", log_every); v("valid_every", valid_every);
     v("save_every", save_every); v("keep_last", keep_last); v("valid_bleu_lines", valid_bleu_lines);
-    v("threads", threads);
+    v("threads", threads); v("best_metric", best_metric); v("early_stop", early_stop); v("ema_decay", ema_decay);
   }
 };
 

@@ -1,8 +1,17 @@
 #pragma once
 // Checkpoints: one file holding the weights, the optimizer state, the training position, the random
 // generator state, the resolved config and the SentencePiece model. Written atomically.
+//
+// File layout (format 2): a LibTorch archive (a zip file, as torch::serialize writes it) followed by a
+// 20-byte trailer: the 8 bytes "GNMTSUM1", the archive's length in bytes (uint64, little-endian) and the
+// CRC-32 (IEEE, as zlib's crc32) of the archive bytes (uint32, little-endian). The trailer is written in
+// the same atomic step as the archive (temporary file, fsync, rename). Loading reads the whole file and
+// checks the trailer, the length and the checksum before anything is parsed, so a truncated, extended or
+// damaged file is refused with one line naming the file, and no model is ever half loaded.
 #include <torch/torch.h>
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -12,7 +21,18 @@
 
 namespace gnmt {
 
-constexpr int64_t kCheckpointFormat = 1;
+constexpr int64_t kCheckpointFormat = 2;  // 2: checksum trailer, EMA weights, best xent, early-stop counter
+
+// CRC-32 (IEEE 802.3 polynomial, the same value as zlib's crc32()); `crc` continues a running checksum.
+uint32_t crc32(const void* data, size_t size, uint32_t crc = 0);
+
+// Serializes `archive` to `path` atomically, with the checksum trailer described above. Any failure
+// (disk full, unwritable directory) is a gnmt::Error naming the file and the reason; `path` is untouched.
+void write_checksummed_archive(const std::string& path, torch::serialize::OutputArchive& archive);
+
+// Reads `path`, verifies the trailer and checksum and returns the archive bytes (without the trailer).
+// gnmt::Error "checkpoint PATH: not a readable gnmt checkpoint: ..." on any problem.
+std::string read_checksummed_archive(const std::string& path);
 
 struct TrainingState {
   int64_t step = 0;              // optimizer updates done
@@ -20,6 +40,8 @@ struct TrainingState {
   int64_t batch_in_epoch = 0;    // batches of `epoch` already consumed
   double train_seconds = 0;      // training time so far
   double best_valid_bleu = -1;   // best validation BLEU so far (-1 = none)
+  double best_valid_xent = -1;   // best (lowest) validation cross-entropy so far (-1 = none)
+  int64_t validations_since_best = 0;  // validations in a row without a new best (for early stopping)
   std::string history;           // one line per validation: "step=.. valid_xent=.. valid_bleu=.."
 };
 
@@ -29,10 +51,14 @@ struct Checkpoint {
   TrainingState state;
   GnmtModel model{nullptr};
   std::string path;
+  std::map<std::string, torch::Tensor> ema;  // EMA of the weights by parameter name (empty: none saved)
+  int64_t format = kCheckpointFormat;         // 1: written before checksums (read, with a warning, unverified)
 };
 
+// `ema` (optional): moving-average weights by parameter name, saved beside the raw weights.
 void save_checkpoint(const std::string& path, GnmtModel& model, torch::optim::Optimizer* optimizer,
-                     const Config& config, const Tokenizer& tokenizer, const TrainingState& state);
+                     const Config& config, const Tokenizer& tokenizer, const TrainingState& state,
+                     const std::map<std::string, torch::Tensor>* ema = nullptr);
 
 // Loads the model (on `device`) and, when `optimizer` is given, its state. Any problem - missing,
 // truncated, damaged, another format version, another model shape - is a gnmt::Error naming the file.
