@@ -61,6 +61,11 @@ TEST(Cli, LearnsToReverseSequencesToBleuAbove90) {
   EXPECT_TRUE(std::regex_search(out, std::regex("^mi lo ka\n\n")));
   EXPECT_TRUE(std::regex_search(out, std::regex("\n\n[^\n]+\n\n[^\n]+\n$"))) << out;
 
+  // --ema on a checkpoint trained without an EMA is refused in one line.
+  auto no_ema = run_gnmt("translate -m " + (d / "run/last.pt") + " -i " + (d / "mixed.src") + " --ema");
+  EXPECT_EQ(no_ema.exit_code, 2);
+  EXPECT_NE(no_ema.output.find("holds no EMA weights"), std::string::npos) << no_ema.output;
+
   // Greedy through the same path.
   auto greedy = run_gnmt("translate -m " + (d / "run/last.pt") + " -i " + (d / "mixed.src") + " --beam 1");
   ASSERT_EQ(greedy.exit_code, 0);

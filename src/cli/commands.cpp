@@ -41,6 +41,7 @@ void add_translate_command(CLI::App& app, int* exit_code) {
   struct Opts {
     std::string checkpoint, input, output, device = "";
     int64_t beam = -1, batch_size = -1, threads = 0;
+    bool ema = false;
     double alpha = -1, beta = -1, max_len_ratio = -1;
   };
   auto o = std::make_shared<Opts>();
@@ -55,6 +56,8 @@ void add_translate_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--batch-size", o->batch_size, "Sentences per batch (default: decoding.batch_size)");
   cmd->add_option("--device", o->device, "auto | cpu | cuda | cuda:N (default: the checkpoint's device)");
   cmd->add_option("--threads", o->threads, "CPU threads (0 = all cores)");
+  cmd->add_flag("--ema", o->ema, "Translate with the checkpoint's exponential moving average of the weights "
+                                 "(training.ema_decay > 0)");
   cmd->callback([o, exit_code] {
     if (!o->output.empty() && !o->input.empty()) {
       std::error_code ec;
@@ -82,6 +85,11 @@ void add_translate_command(CLI::App& app, int* exit_code) {
     validate(check);  // names the flag's key when a value is out of range
     torch::Device device = resolve_device(check.device);
     std::vector<std::string> lines = o->input.empty() ? read_text_lines(std::cin, "<stdin>") : read_text_lines(o->input);
+    if (o->ema) {
+      if (ck.ema.empty()) throw Error("--ema: checkpoint " + o->checkpoint + " holds no EMA weights (trained with training.ema_decay: 0)");
+      torch::NoGradGuard no_grad;
+      for (auto& p : ck.model->named_parameters()) p.value().copy_(ck.ema.at(p.key()));
+    }
     ck.model->to(device);
     Translator translator(ck.model, ck.tokenizer, d, device);
     auto t0 = std::chrono::steady_clock::now();
@@ -108,6 +116,7 @@ void add_info_command(CLI::App& app, int* exit_code) {
     auto ck = load_checkpoint(*path, torch::Device(torch::kCPU));
     std::cout << "checkpoint: " << *path << "\nstep: " << ck.state.step << "\nepoch: " << ck.state.epoch + 1
               << "\ntraining time (s): " << ck.state.train_seconds << "\nparameters: " << ck.model->parameter_count()
+              << "\nfile size (bytes): " << fs::file_size(*path)
               << "\nvocabulary: " << ck.tokenizer.vocab_size() << "\nformat: " << ck.format << (ck.format >= 2 ? " (checksum verified)" : " (no checksum)")
               << "\nEMA weights: " << (ck.ema.empty() ? "no" : "yes") << "\nbest valid BLEU: " << ck.state.best_valid_bleu
               << "\nbest valid xent: " << ck.state.best_valid_xent
