@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Compare `gnmt score` with sacreBLEU 2.6.0 on generated corpora.
 
-    /opt/gnmt-deps/venv/bin/python tests/score_vs_sacrebleu.py build/gnmt [--quick] [--seed N]
+    /opt/gnmt-deps/test-venv/bin/python tests/score_vs_sacrebleu.py build/gnmt [--quick] [--seed N]
 
 For each generated case (fixed seed: empty lines, empty hypotheses, no matches, short and long
 hypotheses, 1-3 references as files or tab-separated, every tokenizer and smoothing method,
 lowercase, chrF/chrF++ variants, Unicode punctuation, digits and symbols, CJK, Greek final sigma,
-odd whitespace, sentence level) it runs `gnmt score` and sacreBLEU's CLI with the same arguments
-and requires identical stdout (text and JSON), and checks every printed figure against the
+odd whitespace, sentence level, several systems with and without --paired-bs) it runs `gnmt score` and
+sacreBLEU's CLI with the same arguments and requires identical stdout (text and JSON), and checks every printed figure against the
 sacreBLEU Python API (score to 4 decimals, precisions, BP, ratio, lengths). Error handling (line
 count mismatch, invalid UTF-8) is checked too. The last line is "N passed, M failed"; the exit
 status is non-zero on any failure.
@@ -45,13 +45,24 @@ ENV["NO_COLOR"] = "1"
 ENV["PYTHONIOENCODING"] = "utf-8"
 
 
-def run(cmd, stdin_bytes=None):
-    p = subprocess.run(cmd, input=stdin_bytes, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+def run(cmd, stdin_bytes=None, env=None):
+    p = subprocess.run(cmd, input=stdin_bytes, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or ENV)
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
 
-def sacrebleu_cli(args, stdin_bytes=None):
-    return run([sys.executable, "-m", "sacrebleu", *args], stdin_bytes)
+def sacrebleu_cli(args, stdin_bytes=None, env=None):
+    return run([sys.executable, "-m", "sacrebleu", *args], stdin_bytes, env)
+
+
+# sacreBLEU's CLI with json.dumps accepting NumPy float32 (its paired-bs JSON output crashes on the
+# float32 chrF mean/CI otherwise; gnmt prints them as numbers).
+JSON_F32_PATCH = ("import json; _d = json.dumps; "
+                  "json.dumps = lambda o, **kw: _d(o, default=float, **kw); "
+                  "from sacrebleu.sacrebleu import main; main()")
+
+
+def sacrebleu_cli_f32json(args, env=None):
+    return run([sys.executable, "-c", JSON_F32_PATCH, *args], None, env)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -290,6 +301,69 @@ def run_case(gnmt, case, formats, widths, api=True, sacrebleu_cli_ok=True):
                             case.sentence_level, w)
 
 
+def run_paired_cases(gnmt, tmp, rng, quick, pools_choices):
+    seeds = [None, "7", "1099511627776", "4294967296"]
+    n_cases = 10 if quick else 28
+    for i in range(n_cases):
+        n_lines = rng.choice([1, 2, 3, 40, 80, 150]) if i % 3 == 0 else rng.randint(20, 120)
+        nrefs = rng.randint(1, 2)
+        pools = rng.choice(pools_choices)
+        base_hyps, streams = corpus(rng, n_lines, nrefs, pools)
+        n_sys = rng.randint(2, 4)
+        systems = [base_hyps] + [[mutate(rng, h, pools) for h in base_hyps] for _ in range(n_sys - 1)]
+        if i == 2:
+            systems[1] = list(systems[0])  # identical to the baseline
+        paths = []
+        for k, hs in enumerate(systems):
+            p = os.path.join(tmp, f"pbs{i}_sys{k}.txt")
+            write_lines(p, hs)
+            paths.append(p)
+        ref_paths = []
+        for k, st in enumerate(streams):
+            p = os.path.join(tmp, f"pbs{i}.ref{k}")
+            write_lines(p, st)
+            ref_paths.append(p)
+        metrics = rng.choice([["bleu"], ["chrf"], ["bleu", "chrf"], ["chrf", "bleu"]])
+        args = {"tok": rng.choice(["13a", "intl", "char", "none"]), "s": rng.choice(["exp", "floor", "add-k", "none"]),
+                "lc": rng.random() < 0.3, "cw": rng.choice([0, 0, 2]), "clc": rng.random() < 0.2,
+                "eps": rng.random() < 0.15, "beta": rng.choice([2, 2, 1, 3])}
+        if args["s"] in ("floor", "add-k") and rng.random() < 0.5:
+            args["sv"] = rng.choice([0.01, 0.5, 2.0, 3])
+        n = rng.choice([100, 150, 200])
+        width = rng.choice([1, 2, 4])
+        env = dict(ENV)
+        seed = seeds[i % len(seeds)]
+        if seed is not None:
+            env["SACREBLEU_SEED"] = seed
+        paired = i % 5 != 4  # every fifth case: the plain multi-system table
+        extra = ["--paired-bs", "--paired-bs-n", str(n)] if paired else []
+        if rng.random() < 0.2:
+            extra += ["-sh"]
+        if rng.random() < 0.2 and paired:
+            paths = paths + [paths[0]]  # the baseline again: ignored
+        for fmt in ("text", "json"):
+            argv = [*ref_paths, "-i", *paths, *cli_args(metrics, args), *extra, "-f", fmt, "-w", str(width)]
+            tag = f"paired{i} L={n_lines} sys={n_sys} m={metrics} {args} {extra} seed={seed} {fmt} w={width}"
+            rc_g, out_g, err_g = run([gnmt, "score", *argv], None, env)
+            check(rc_g == 0, f"{tag}: gnmt exit {rc_g}", err_g)
+            if fmt == "json" and paired and "chrf" in metrics:
+                rc_s, out_s, err_s = sacrebleu_cli_f32json(argv, env)
+            else:
+                rc_s, out_s, err_s = sacrebleu_cli(argv, None, env)
+            if rc_s != 0:
+                check(False, f"{tag}: sacrebleu exit {rc_s}", err_s[-2000:])
+                continue
+            check(out_g == out_s, f"{tag}: stdout differs", f"--- sacrebleu\n{out_s}--- gnmt\n{out_g}")
+    # Errors: a single system with --paired-bs; sentence level.
+    p_r, p_h = os.path.join(tmp, "pbs_err.ref"), os.path.join(tmp, "pbs_err.hyp")
+    write_lines(p_r, ["a b c", "d e f"])
+    write_lines(p_h, ["a b c", "d e"])
+    rc, out, err = run([gnmt, "score", p_r, "-i", p_h, "--paired-bs"])
+    check(rc == 1 and out == "" and "multiple input systems" in err, "paired-bs with one system: error", out + err)
+    rc, out, err = run([gnmt, "score", p_r, "-i", p_h, p_r, "--paired-bs", "-sl"])
+    check(rc == 1 and out == "", "paired-bs with -sl: error", out + err)
+
+
 # ----------------------------------------------------------------------------------------------
 def main():
     if len(sys.argv) < 2:
@@ -446,6 +520,10 @@ def main():
             bad = [i for i in range(min(len(lg), len(ls))) if lg[i] != ls[i]]
             check(len(lg) == len(ls) and not bad, f"unicode sweep {extra}: {len(bad)} of {len(ls)} lines differ",
                   "\n".join(f"{hyp_lines[i]!r}\n  sacrebleu {ls[i]}\n  gnmt      {lg[i]}" for i in bad[:5]))
+
+        # 9. Several systems: sacreBLEU's multi-system table and the paired bootstrap test
+        # (--paired-bs; NumPy's PCG64 resampling reproduced, float32 statistics as NumPy has them).
+        run_paired_cases(gnmt, tmp, rng, quick, pools_choices)
 
         # 7. Errors.
         p_h, p_r = os.path.join(tmp, "err.hyp"), os.path.join(tmp, "err.ref")

@@ -1,16 +1,24 @@
 // `gnmt score`: sacreBLEU 2.6.0's command line for BLEU and chrF on plain-text files, giving the
 // same numbers and the same text/JSON output for the same arguments.
 //
-//   gnmt score REF [REF...] [-i HYP] [-m bleu chrf] [-tok 13a|intl|char|none] [-lc] [-s exp|floor|add-k|none]
+//   gnmt score REF [REF...] [-i HYP [HYP2...]] [--paired-bs [--paired-bs-n N]] [-m bleu chrf] [-tok 13a|intl|char|none] [-lc] [-s exp|floor|add-k|none]
 //              [-sv V] [--max-ngram-order N] [-sl] [-nr N] [-cc N] [-cw N] [--chrf-beta N]
 //              [--chrf-whitespace] [--chrf-lowercase] [--chrf-eps-smoothing] [-b] [-w N]
 //              [-f json|text] [-sh] [--force] [-q]
 //
-// Differences from sacreBLEU's CLI (documented, deliberate): a single system only (-i takes one
-// file; a hypothesis read from stdin is one system even if it contains tabs); no test-set
-// download (-t/-l), TER, confidence intervals or paired tests; SACREBLEU_FORMAT is ignored;
-// --max-ngram-order is an extension (sacreBLEU has it in the Python API only); input must be
-// valid UTF-8 and a leading BOM is dropped.
+// Several systems: `gnmt score REF -i BASELINE SYS2 [...]` prints sacreBLEU's multi-system table
+// (text: tabulate's fancy_grid; JSON), and with --paired-bs [--paired-bs-n N] its paired bootstrap
+// resampling test (eval/significance.h): per system the score, the bootstrap mean +- 95% CI and
+// the p-value against the baseline (the first -i file), with the same numbers as sacreBLEU
+// (SACREBLEU_SEED is honoured, default 12345).
+//
+// Differences from sacreBLEU's CLI (documented, deliberate): a hypothesis read from stdin is one
+// system even if it contains tabs; no test-set download (-t/-l), TER, single-system confidence
+// intervals (--confidence) or approximate randomization (--paired-ar); no colours and no
+// progress messages on stderr; SACREBLEU_FORMAT is ignored; --max-ngram-order is an extension
+// (sacreBLEU has it in the Python API only); input must be valid UTF-8 and a leading BOM is
+// dropped. With --paired-bs -f json and chrF, sacreBLEU crashes (its chrF mean/CI are NumPy
+// float32 values, which json.dumps rejects); gnmt prints those float32 values as JSON numbers.
 #pragma once
 
 #include <iostream>
@@ -26,7 +34,10 @@ namespace gnmt {
 
 struct ScoreArgs {
   std::vector<std::string> refs;               // reference files (positional REF...)
-  std::string input;                           // hypothesis file (-i); empty = stdin
+  std::string input;                           // hypothesis file; empty = stdin (used when `inputs` is empty)
+  std::vector<std::string> inputs;             // -i: one or more system files (the first is the baseline)
+  bool paired_bs = false;                      // --paired-bs (alias -pbs)
+  int paired_bs_n = 1000;                      // --paired-bs-n (alias -pbsn); <= 0 means 1000
   std::vector<std::string> metrics{"bleu"};    // -m: "bleu" and/or "chrf"
   std::string tokenize = "13a";                // -tok
   bool lowercase = false;                      // -lc (BLEU)
@@ -61,8 +72,9 @@ CLI::App* add_score_command(CLI::App& app, ScoreArgs& args, int* exit_code = nul
 
 // CLI11 only accepts one-letter single-dash option names, while sacreBLEU's CLI also has
 // multi-letter ones. This rewrites, in the arguments that follow the first "score" argument (and
-// precede a "--"), -tok -lc -sl -nr -sv -cc -cw -sh to --tokenize --lowercase --sentence-level
-// --num-refs --smooth-value --chrf-char-order --chrf-word-order --short (also "-tok=13a" forms).
+// precede a "--"), -tok -lc -sl -nr -sv -cc -cw -sh -pbs -pbsn to --tokenize --lowercase
+// --sentence-level --num-refs --smooth-value --chrf-char-order --chrf-word-order --short
+// --paired-bs --paired-bs-n (also "-tok=13a" forms).
 // Everything else is passed through unchanged.
 //
 //   int main(int argc, char** argv) {

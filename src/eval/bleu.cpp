@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <stdexcept>
+#include <thread>
 #include <unordered_map>
 
 #include "eval/ngram_index.h"
@@ -130,41 +132,94 @@ BleuStats BleuScorer::segment_stats(std::string_view hyp, const std::vector<std:
   return segment_stats_views(hyp, views);
 }
 
+namespace {
+
+// Per-thread buffers reused across segments (segment_stats_views allocates nothing in the steady state).
+struct BleuScratch {
+  std::vector<std::string> text;
+  std::vector<std::vector<std::uint32_t>> ids;
+  detail::Interner vocab;
+  std::vector<std::string_view> toks;
+  std::vector<detail::NgramIndex> index;
+  std::vector<detail::NgramGroup> hg, rg;
+  std::vector<std::uint32_t> maxc;
+  std::vector<std::int64_t> ref_lens;
+};
+
+// Tokens of a string whose tokens are separated by single ' ' (the tokenizers' output).
+void split_single_spaces(std::string_view s, std::vector<std::string_view>& out) {
+  std::size_t start = 0;
+  while (start < s.size()) {
+    const std::size_t sp = s.find(' ', start);
+    if (sp == std::string_view::npos) {
+      out.push_back(s.substr(start));
+      break;
+    }
+    if (sp > start) out.push_back(s.substr(start, sp - start));
+    start = sp + 1;
+  }
+}
+
+}  // namespace
+
 BleuStats BleuScorer::segment_stats_views(std::string_view hyp, const std::vector<std::string_view>& refs) const {
   if (refs.empty()) throw std::invalid_argument("BLEU: a sentence has no reference");
   const int N = options_.max_ngram_order;
   const std::size_t R = refs.size();
+  thread_local BleuScratch sc;
 
   // Preprocess and split; intern tokens of this segment to ids 1..D.
-  std::vector<std::string> text;
-  text.reserve(R + 1);
-  text.push_back(preprocess(hyp));
-  for (const auto& r : refs) text.push_back(preprocess(r));
-  std::vector<std::vector<std::uint32_t>> ids(R + 1);
-  std::unordered_map<std::string_view, std::uint32_t> vocab;
-  std::vector<std::string_view> toks;
+  auto& text = sc.text;
+  text.resize(R + 1);
+  text[0] = preprocess(hyp);
+  for (std::size_t k = 0; k < R; ++k) text[k + 1] = preprocess(refs[k]);
+  auto& ids = sc.ids;
+  if (ids.size() < R + 1) ids.resize(R + 1);
+  auto& vocab = sc.vocab;
+  std::size_t total_bytes = 0;
+  for (std::size_t k = 0; k <= R; ++k) total_bytes += text[k].size();
+  vocab.reset(total_bytes / 2 + 1);  // at most one token per two bytes (with separators)
+  auto& toks = sc.toks;
+  // 13a and intl end with ' '.join(line.split()); char keeps whitespace code points as tokens.
+  const bool single_spaced = tokenizer_ == BleuTokenizer::k13a || tokenizer_ == BleuTokenizer::kIntl;
   for (std::size_t k = 0; k <= R; ++k) {
     toks.clear();
-    unicode::split_whitespace(text[k], toks);
-    ids[k].reserve(toks.size());
-    for (const auto& t : toks) {
-      auto it = vocab.emplace(t, static_cast<std::uint32_t>(vocab.size() + 1)).first;
-      ids[k].push_back(it->second);
+    if (single_spaced) {
+      split_single_spaces(text[k], toks);
+    } else {
+      unicode::split_whitespace(text[k], toks);
     }
+    ids[k].clear();
+    ids[k].reserve(toks.size());
+    for (const auto& t : toks) ids[k].push_back(vocab.id(t));
   }
   const int bits = detail::bits_for(static_cast<std::uint32_t>(vocab.size()));
 
   BleuStats st = empty_stats();
   st.sys_len = static_cast<std::int64_t>(ids[0].size());
-  std::vector<std::int64_t> ref_lens;
+  auto& ref_lens = sc.ref_lens;
+  ref_lens.clear();
   for (std::size_t k = 1; k <= R; ++k) ref_lens.push_back(static_cast<std::int64_t>(ids[k].size()));
   st.ref_len = closest_ref_len(st.sys_len, ref_lens);
 
-  std::vector<detail::NgramIndex> index(R + 1);
+  auto& index = sc.index;
+  if (index.size() < R + 1) index.resize(R + 1);
   for (std::size_t k = 0; k <= R; ++k) index[k].build(ids[k].data(), ids[k].size(), N, bits);
 
-  std::vector<detail::NgramGroup> hg, rg;
-  std::vector<std::uint32_t> maxc;
+  if (R == 1 && index[0].narrow()) {
+    // One reference: clipped counts are min(hyp count, ref count), by a direct merge walk.
+    const std::size_t lh = ids[0].size(), lr = ids[1].size();
+    for (int n = 1; n <= N; ++n) {
+      const std::size_t nn = static_cast<std::size_t>(n);
+      if (lh < nn) break;
+      st.totals[nn - 1] = static_cast<std::int64_t>(lh - nn + 1);
+      st.counts[nn - 1] = lr < nn ? 0 : static_cast<std::int64_t>(index[0].clipped_matches_narrow(n, index[1]));
+    }
+    return st;
+  }
+  auto& hg = sc.hg;
+  auto& rg = sc.rg;
+  auto& maxc = sc.maxc;
   for (int n = 1; n <= N; ++n) {
     index[0].groups(n, hg);
     if (hg.empty()) continue;
@@ -259,29 +314,47 @@ BleuStats BleuScorer::corpus_stats(const std::vector<std::string>& hyps, const R
   std::vector<std::size_t> sizes;
   for (const auto& s : refs) sizes.push_back(s.size());
   detail::check_ref_streams("BLEU", hyps.size(), refs.size(), sizes);
-  BleuStats acc = empty_stats();
-  std::vector<std::string_view> seg(refs.size());
-  for (std::size_t i = 0; i < hyps.size(); ++i) {
-    for (std::size_t k = 0; k < refs.size(); ++k) seg[k] = refs[k][i];
-    acc += segment_stats_views(hyps[i], seg);
-  }
-  return acc;
+  return detail::parallel_accumulate(hyps.size(), empty_stats(), [&](std::size_t b, std::size_t e, BleuStats& acc) {
+    std::vector<std::string_view> seg(refs.size());
+    for (std::size_t i = b; i < e; ++i) {
+      for (std::size_t k = 0; k < refs.size(); ++k) seg[k] = refs[k][i];
+      acc += segment_stats_views(hyps[i], seg);
+    }
+  });
 }
 
 BleuStats BleuScorer::corpus_stats_optional(const std::vector<std::string>& hyps, const OptionalRefStreams& refs) const {
   std::vector<std::size_t> sizes;
   for (const auto& s : refs) sizes.push_back(s.size());
   detail::check_ref_streams("BLEU", hyps.size(), refs.size(), sizes);
-  BleuStats acc = empty_stats();
-  std::vector<std::string_view> seg;
-  for (std::size_t i = 0; i < hyps.size(); ++i) {
-    seg.clear();
-    for (const auto& stream : refs) {
-      if (stream[i]) seg.emplace_back(*stream[i]);
+  return detail::parallel_accumulate(hyps.size(), empty_stats(), [&](std::size_t b, std::size_t e, BleuStats& acc) {
+    std::vector<std::string_view> seg;
+    for (std::size_t i = b; i < e; ++i) {
+      seg.clear();
+      for (const auto& stream : refs) {
+        if (stream[i]) seg.emplace_back(*stream[i]);
+      }
+      acc += segment_stats_views(hyps[i], seg);
     }
-    acc += segment_stats_views(hyps[i], seg);
-  }
-  return acc;
+  });
+}
+
+std::vector<BleuStats> BleuScorer::segment_stats_all(const std::vector<std::string>& hyps, const RefStreams& refs) const {
+  std::vector<std::size_t> sizes;
+  for (const auto& s : refs) sizes.push_back(s.size());
+  detail::check_ref_streams("BLEU", hyps.size(), refs.size(), sizes);
+  std::vector<BleuStats> out(hyps.size());
+  struct Nothing {
+    Nothing& operator+=(const Nothing&) { return *this; }
+  };
+  detail::parallel_accumulate(hyps.size(), Nothing{}, [&](std::size_t b, std::size_t e, Nothing&) {
+    std::vector<std::string_view> seg(refs.size());
+    for (std::size_t i = b; i < e; ++i) {
+      for (std::size_t k = 0; k < refs.size(); ++k) seg[k] = refs[k][i];
+      out[i] = segment_stats_views(hyps[i], seg);
+    }
+  });
+  return out;
 }
 
 BleuResult BleuScorer::corpus_score(const std::vector<std::string>& hyps, const RefStreams& refs) const {

@@ -12,6 +12,7 @@
 //   double score = bleu.compute(acc).score;
 //
 // Scorers hold no mutable state: const methods may be called from several threads at once.
+// Corpus-level methods use up to 8 threads (std::thread::hardware_concurrency) for large inputs.
 // Deliberate API differences from sacreBLEU: hypothesis/reference stream sizes must match
 // (sacreBLEU's zip() silently truncates), a sentence without any reference throws (sacreBLEU
 // crashes), BleuResult::counts/totals are the raw statistics (sacreBLEU adds the add-k value to
@@ -94,6 +95,8 @@ class BleuScorer {
   BleuStats corpus_stats(const std::vector<std::string>& hyps, const RefStreams& refs) const;
   // With missing references (std::nullopt); named apart so that brace-initialised calls are unambiguous.
   BleuStats corpus_stats_optional(const std::vector<std::string>& hyps, const OptionalRefStreams& refs) const;
+  // Statistics of every segment (sacreBLEU's _extract_corpus_statistics).
+  std::vector<BleuStats> segment_stats_all(const std::vector<std::string>& hyps, const RefStreams& refs) const;
   BleuResult corpus_score(const std::vector<std::string>& hyps, const RefStreams& refs) const;
   BleuResult corpus_score_optional(const std::vector<std::string>& hyps, const OptionalRefStreams& refs) const;
 

@@ -43,6 +43,20 @@ struct Prepared {
   detail::NgramIndex char_index, word_index;
 };
 
+// Per-thread buffers reused across segments.
+struct ChrfScratch {
+  std::vector<std::string> lowered;
+  std::vector<std::string_view> text;
+  std::vector<Prepared> prep;
+  std::u32string cps;
+  detail::Interner vocab;
+  std::vector<std::string_view> words;
+  std::vector<std::vector<detail::NgramGroup>> hyp_groups;
+  std::vector<detail::NgramGroup> rg;
+  std::uint32_t small_ids[256] = {};
+  std::unordered_map<char32_t, std::uint32_t> big_ids;
+};
+
 }  // namespace
 
 ChrfStats& ChrfStats::operator+=(const ChrfStats& o) {
@@ -85,40 +99,82 @@ ChrfStats ChrfScorer::segment_stats_views(std::string_view hyp, const std::vecto
   const int C = options_.char_order, W = options_.word_order;
   const std::size_t R = refs.size();
 
-  std::vector<std::string> text;
-  text.reserve(R + 1);
-  auto pre = [this](std::string_view s) {
-    return options_.lowercase ? unicode::to_lower_utf8(s) : std::string(s);
-  };
-  text.push_back(pre(hyp));
-  for (const auto& r : refs) text.push_back(pre(r));
+  thread_local ChrfScratch sc;
+  // Lowercased copies only when needed; otherwise the views are used directly.
+  auto& lowered = sc.lowered;
+  std::vector<std::string_view>& text = sc.text;
+  text.clear();
+  if (options_.lowercase) {
+    lowered.resize(R + 1);
+    lowered[0] = unicode::to_lower_utf8(hyp);
+    for (std::size_t k = 0; k < R; ++k) lowered[k + 1] = unicode::to_lower_utf8(refs[k]);
+    for (std::size_t k = 0; k <= R; ++k) text.emplace_back(lowered[k]);
+  } else {
+    text.push_back(hyp);
+    for (const auto& r : refs) text.push_back(r);
+  }
 
-  std::vector<Prepared> prep(R + 1);
+  auto& prep = sc.prep;
+  if (prep.size() < R + 1) prep.resize(R + 1);
+  // Characters get dense per-segment ids 1..D (only equality matters), so that n-gram windows
+  // pack into 64-bit keys.
   std::uint32_t max_char = 1;
-  std::u32string cps;
-  std::unordered_map<std::string_view, std::uint32_t> vocab;
-  std::vector<std::string_view> words;
+  auto& small_ids = sc.small_ids;
+  auto& big_ids = sc.big_ids;
+  big_ids.clear();
+  std::uint32_t next_char = 0;
+  auto intern_char = [&](char32_t c) -> std::uint32_t {
+    std::uint32_t* slot;
+    if (c < 256) {
+      slot = &small_ids[c];
+    } else {
+      slot = &big_ids[c];
+    }
+    if (*slot == 0) *slot = ++next_char;
+    return *slot;
+  };
+  auto& cps = sc.cps;
+  auto& vocab = sc.vocab;
+  if (W > 0) {
+    std::size_t total_bytes = 0;
+    for (const auto& t : text) total_bytes += t.size();
+    vocab.reset(total_bytes / 2 + 1);
+  }
+  auto& words = sc.words;
   for (std::size_t k = 0; k <= R; ++k) {
+    prep[k].chars.clear();
+    prep[k].words.clear();
     if (C > 0) {
-      cps.clear();
-      unicode::decode_utf8(text[k], cps);
       auto& ch = prep[k].chars;
-      ch.reserve(cps.size());
-      for (const char32_t c : cps) {
-        if (!options_.whitespace && unicode::is_space(c)) continue;
-        ch.push_back(static_cast<std::uint32_t>(c) + 1);
-        max_char = std::max(max_char, static_cast<std::uint32_t>(c) + 1);
+      const std::string_view t = text[k];
+      ch.reserve(t.size());
+      bool ascii = true;
+      for (const char c : t) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
+      if (ascii) {
+        for (const char c : t) {
+          const auto u = static_cast<unsigned char>(c);
+          if (!options_.whitespace && unicode::is_space(u)) continue;
+          ch.push_back(intern_char(u));
+        }
+      } else {
+        cps.clear();
+        unicode::decode_utf8(t, cps);
+        for (const char32_t c : cps) {
+          if (!options_.whitespace && unicode::is_space(c)) continue;
+          ch.push_back(intern_char(c));
+        }
       }
     }
     if (W > 0) {
       words.clear();
       remove_punctuation(text[k], words);
       for (const auto& w : words) {
-        auto it = vocab.emplace(w, static_cast<std::uint32_t>(vocab.size() + 1)).first;
-        prep[k].words.push_back(it->second);
+        prep[k].words.push_back(vocab.id(w));
       }
     }
   }
+  if (next_char > 0) std::fill(std::begin(small_ids), std::end(small_ids), 0u);
+  max_char = std::max<std::uint32_t>(max_char, next_char);
   const int char_bits = detail::bits_for(max_char);
   const int word_bits = detail::bits_for(static_cast<std::uint32_t>(vocab.size() + 1));
   for (auto& p : prep) {
@@ -128,9 +184,16 @@ ChrfStats ChrfScorer::segment_stats_views(std::string_view hyp, const std::vecto
 
   // Hypothesis n-gram groups per order (char orders then word orders).
   const int orders = C + W;
-  std::vector<std::vector<detail::NgramGroup>> hyp_groups(static_cast<std::size_t>(orders));
-  for (int n = 1; n <= C; ++n) prep[0].char_index.groups(n, hyp_groups[static_cast<std::size_t>(n - 1)]);
-  for (int n = 1; n <= W; ++n) prep[0].word_index.groups(n, hyp_groups[static_cast<std::size_t>(C + n - 1)]);
+  auto& hyp_groups = sc.hyp_groups;
+  if (hyp_groups.size() < static_cast<std::size_t>(orders)) hyp_groups.resize(static_cast<std::size_t>(orders));
+  const bool char_narrow = C > 0 && prep[0].char_index.narrow();
+  if (!char_narrow) {
+    for (int n = 1; n <= C; ++n) prep[0].char_index.groups(n, hyp_groups[static_cast<std::size_t>(n - 1)]);
+  }
+  const bool word_narrow = W > 0 && prep[0].word_index.narrow();
+  if (!word_narrow) {
+    for (int n = 1; n <= W; ++n) prep[0].word_index.groups(n, hyp_groups[static_cast<std::size_t>(C + n - 1)]);
+  }
 
   auto count_of = [](std::size_t len, int n) -> std::int64_t {
     return len >= static_cast<std::size_t>(n) ? static_cast<std::int64_t>(len - static_cast<std::size_t>(n) + 1) : 0;
@@ -139,7 +202,7 @@ ChrfStats ChrfScorer::segment_stats_views(std::string_view hyp, const std::vecto
   ChrfStats best;
   double best_f = -1.0;
   ChrfStats cur = empty_stats();
-  std::vector<detail::NgramGroup> rg;
+  auto& rg = sc.rg;
   for (std::size_t k = 1; k <= R; ++k) {
     for (int o = 0; o < orders; ++o) {
       const bool is_char = o < C;
@@ -149,7 +212,9 @@ ChrfStats ChrfScorer::segment_stats_views(std::string_view hyp, const std::vecto
       const std::int64_t n_hyp = count_of(hi.length(), n);
       const std::int64_t n_ref = count_of(ri.length(), n);
       std::int64_t match = 0;
-      if (n_hyp > 0 && n_ref > 0) {
+      if (n_hyp > 0 && n_ref > 0 && (is_char ? char_narrow : word_narrow)) {
+        match = static_cast<std::int64_t>(hi.clipped_matches_narrow(n, ri));
+      } else if (n_hyp > 0 && n_ref > 0) {
         ri.groups(n, rg);
         match = static_cast<std::int64_t>(detail::clipped_matches(n, hi, hyp_groups[static_cast<std::size_t>(o)], ri, rg));
       }
@@ -221,29 +286,47 @@ ChrfStats ChrfScorer::corpus_stats(const std::vector<std::string>& hyps, const R
   std::vector<std::size_t> sizes;
   for (const auto& s : refs) sizes.push_back(s.size());
   detail::check_ref_streams("chrF", hyps.size(), refs.size(), sizes);
-  ChrfStats acc = empty_stats();
-  std::vector<std::string_view> seg(refs.size());
-  for (std::size_t i = 0; i < hyps.size(); ++i) {
-    for (std::size_t k = 0; k < refs.size(); ++k) seg[k] = refs[k][i];
-    acc += segment_stats_views(hyps[i], seg);
-  }
-  return acc;
+  return detail::parallel_accumulate(hyps.size(), empty_stats(), [&](std::size_t b, std::size_t e, ChrfStats& acc) {
+    std::vector<std::string_view> seg(refs.size());
+    for (std::size_t i = b; i < e; ++i) {
+      for (std::size_t k = 0; k < refs.size(); ++k) seg[k] = refs[k][i];
+      acc += segment_stats_views(hyps[i], seg);
+    }
+  });
 }
 
 ChrfStats ChrfScorer::corpus_stats_optional(const std::vector<std::string>& hyps, const OptionalRefStreams& refs) const {
   std::vector<std::size_t> sizes;
   for (const auto& s : refs) sizes.push_back(s.size());
   detail::check_ref_streams("chrF", hyps.size(), refs.size(), sizes);
-  ChrfStats acc = empty_stats();
-  std::vector<std::string_view> seg;
-  for (std::size_t i = 0; i < hyps.size(); ++i) {
-    seg.clear();
-    for (const auto& stream : refs) {
-      if (stream[i]) seg.emplace_back(*stream[i]);
+  return detail::parallel_accumulate(hyps.size(), empty_stats(), [&](std::size_t b, std::size_t e, ChrfStats& acc) {
+    std::vector<std::string_view> seg;
+    for (std::size_t i = b; i < e; ++i) {
+      seg.clear();
+      for (const auto& stream : refs) {
+        if (stream[i]) seg.emplace_back(*stream[i]);
+      }
+      acc += segment_stats_views(hyps[i], seg);
     }
-    acc += segment_stats_views(hyps[i], seg);
-  }
-  return acc;
+  });
+}
+
+std::vector<ChrfStats> ChrfScorer::segment_stats_all(const std::vector<std::string>& hyps, const RefStreams& refs) const {
+  std::vector<std::size_t> sizes;
+  for (const auto& s : refs) sizes.push_back(s.size());
+  detail::check_ref_streams("chrF", hyps.size(), refs.size(), sizes);
+  std::vector<ChrfStats> out(hyps.size());
+  struct Nothing {
+    Nothing& operator+=(const Nothing&) { return *this; }
+  };
+  detail::parallel_accumulate(hyps.size(), Nothing{}, [&](std::size_t b, std::size_t e, Nothing&) {
+    std::vector<std::string_view> seg(refs.size());
+    for (std::size_t i = b; i < e; ++i) {
+      for (std::size_t k = 0; k < refs.size(); ++k) seg[k] = refs[k][i];
+      out[i] = segment_stats_views(hyps[i], seg);
+    }
+  });
+  return out;
 }
 
 ChrfResult ChrfScorer::corpus_score(const std::vector<std::string>& hyps, const RefStreams& refs) const {

@@ -67,6 +67,8 @@ class ChrfScorer {
   ChrfStats corpus_stats(const std::vector<std::string>& hyps, const RefStreams& refs) const;
   // With missing references (std::nullopt); named apart so that brace-initialised calls are unambiguous.
   ChrfStats corpus_stats_optional(const std::vector<std::string>& hyps, const OptionalRefStreams& refs) const;
+  // Statistics of every segment (sacreBLEU's _extract_corpus_statistics).
+  std::vector<ChrfStats> segment_stats_all(const std::vector<std::string>& hyps, const RefStreams& refs) const;
   ChrfResult corpus_score(const std::vector<std::string>& hyps, const RefStreams& refs) const;
   ChrfResult corpus_score_optional(const std::vector<std::string>& hyps, const OptionalRefStreams& refs) const;
   ChrfResult sentence_score(std::string_view hyp, const std::vector<std::string>& refs) const;

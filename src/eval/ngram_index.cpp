@@ -18,9 +18,25 @@ void NgramIndex::build(const std::uint32_t* syms, std::size_t len, int max_order
   max_order_ = max_order;
   bits_ = bits;
   packed_ = static_cast<long>(max_order) * bits <= 128;
+  narrow_ = static_cast<long>(max_order) * bits <= 64;
   keys_.clear();
+  keys64_.clear();
   order_.clear();
-  if (packed_) {
+  if (narrow_) {
+    const int width = max_order * bits;
+    const std::uint64_t mask = width >= 64 ? ~std::uint64_t(0) : ((std::uint64_t(1) << width) - 1);
+    keys64_.resize(len);
+    std::uint64_t key = 0;
+    for (int j = 0; j < max_order; ++j) {
+      key = (key << bits) | (static_cast<std::size_t>(j) < len ? syms[j] : 0u);
+    }
+    for (std::size_t i = 0; i < len; ++i) {
+      keys64_[i] = key;
+      const std::size_t next = i + static_cast<std::size_t>(max_order);
+      key = ((key << bits) | (next < len ? syms[next] : 0u)) & mask;
+    }
+    std::sort(keys64_.begin(), keys64_.end());
+  } else if (packed_) {
     const int width = max_order * bits;
     const u128 mask = width >= 128 ? ~u128(0) : ((u128(1) << width) - 1);
     keys_.resize(len);
@@ -50,7 +66,24 @@ void NgramIndex::build(const std::uint32_t* syms, std::size_t len, int max_order
 void NgramIndex::groups(int n, std::vector<NgramGroup>& out) const {
   out.clear();
   if (n < 1 || n > max_order_ || static_cast<std::size_t>(n) > len_) return;
-  if (packed_) {
+  if (narrow_) {
+    const int shift = bits_ * (max_order_ - n);
+    const std::uint64_t sym_mask = (std::uint64_t(1) << bits_) - 1;
+    std::uint64_t last = 0;
+    for (const std::uint64_t k : keys64_) {
+      const std::uint64_t prefix = k >> shift;
+      if ((prefix & sym_mask) == 0) continue;  // window shorter than n
+      if (!out.empty() && last == prefix) {
+        ++out.back().count;
+      } else {
+        NgramGroup g;
+        g.key = prefix;
+        g.count = 1;
+        out.push_back(g);
+        last = prefix;
+      }
+    }
+  } else if (packed_) {
     const int shift = bits_ * (max_order_ - n);
     const u128 sym_mask = (u128(1) << bits_) - 1;
     for (const u128 k : keys_) {
@@ -79,6 +112,45 @@ void NgramIndex::groups(int n, std::vector<NgramGroup>& out) const {
       }
     }
   }
+}
+
+std::uint64_t NgramIndex::clipped_matches_narrow(int n, const NgramIndex& other) const {
+  const int shift = bits_ * (max_order_ - n);
+  const std::uint64_t sym_mask = (std::uint64_t(1) << bits_) - 1;
+  const std::uint64_t* a = keys64_.data();
+  const std::uint64_t* b = other.keys64_.data();
+  const std::size_t na = keys64_.size(), nb = other.keys64_.size();
+  std::size_t i = 0, j = 0;
+  std::uint64_t m = 0;
+  while (i < na && j < nb) {
+    const std::uint64_t pa = a[i] >> shift;
+    if ((pa & sym_mask) == 0) {
+      ++i;
+      continue;
+    }
+    const std::uint64_t pb = b[j] >> shift;
+    if ((pb & sym_mask) == 0) {
+      ++j;
+      continue;
+    }
+    if (pa < pb) {
+      ++i;
+    } else if (pb < pa) {
+      ++j;
+    } else {
+      std::uint64_t ca = 0, cb = 0;
+      while (i < na && (a[i] >> shift) == pa) {
+        ++ca;
+        ++i;
+      }
+      while (j < nb && (b[j] >> shift) == pb) {
+        ++cb;
+        ++j;
+      }
+      m += std::min(ca, cb);
+    }
+  }
+  return m;
 }
 
 int NgramIndex::compare(int n, const NgramGroup& a, const NgramIndex& other, const NgramGroup& b) const {

@@ -8,8 +8,12 @@
 // 128-bit integer key (the fast path); otherwise positions are sorted with a comparator.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 namespace gnmt::detail {
@@ -37,6 +41,11 @@ class NgramIndex {
   int compare(int n, const NgramGroup& a, const NgramIndex& other, const NgramGroup& b) const;
 
   std::size_t length() const { return len_; }
+  bool narrow() const { return narrow_; }
+
+  // Narrow mode only (both indexes): sum over common n-grams of min(count here, count in other),
+  // by a merge walk over the sorted keys without materialising groups.
+  std::uint64_t clipped_matches_narrow(int n, const NgramIndex& other) const;
 
  private:
   const std::uint32_t* syms_ = nullptr;
@@ -44,12 +53,112 @@ class NgramIndex {
   int max_order_ = 1;
   int bits_ = 1;
   bool packed_ = true;
+  bool narrow_ = false;               // packed into 64 bits (max_order * bits <= 64)
   std::vector<u128> keys_;            // packed mode, sorted
+  std::vector<std::uint64_t> keys64_; // narrow packed mode, sorted
   std::vector<std::uint32_t> order_;  // wide mode, sorted start positions
 };
 
 // Sum over common n-grams of min(count_a, count_b) (clipped matches).
 std::uint64_t clipped_matches(int n, const NgramIndex& ia, const std::vector<NgramGroup>& a,
                               const NgramIndex& ib, const std::vector<NgramGroup>& b);
+
+// Interns strings to ids 1, 2, ... (open addressing; no allocation once warm). Views must stay
+// valid until reset().
+class Interner {
+ public:
+  // Clears the table, sized for about `expected` distinct strings.
+  void reset(std::size_t expected) {
+    std::size_t cap = 16;
+    while (cap < 2 * expected + 2) cap <<= 1;
+    if (slots_.size() != cap) {
+      slots_.assign(cap, Slot{});
+    } else {
+      for (const std::size_t i : used_) slots_[i] = Slot{};
+    }
+    used_.clear();
+    mask_ = cap - 1;
+    size_ = 0;
+  }
+  std::uint32_t id(std::string_view s) {
+    std::uint64_t h = 1469598103934665603ULL;
+    for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    std::size_t i = static_cast<std::size_t>(h ^ (h >> 29)) & mask_;
+    while (true) {
+      Slot& sl = slots_[i];
+      if (sl.id == 0) {
+        if (2 * (size_ + 1) > slots_.size()) {  // grow (rare: more strings than announced)
+          grow();
+          return id(s);
+        }
+        sl.key = s;
+        sl.id = static_cast<std::uint32_t>(++size_);
+        used_.push_back(i);
+        return sl.id;
+      }
+      if (sl.key == s) return sl.id;
+      i = (i + 1) & mask_;
+    }
+  }
+  std::size_t size() const { return size_; }
+
+ private:
+  struct Slot {
+    std::string_view key;
+    std::uint32_t id = 0;
+  };
+  void grow() {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    slots_.assign(old.size() * 2, Slot{});
+    mask_ = slots_.size() - 1;
+    used_.clear();
+    for (const Slot& sl : old) {
+      if (sl.id == 0) continue;
+      std::uint64_t h = 1469598103934665603ULL;
+      for (const char c : sl.key) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+      std::size_t i = static_cast<std::size_t>(h ^ (h >> 29)) & mask_;
+      while (slots_[i].id != 0) i = (i + 1) & mask_;
+      slots_[i] = sl;
+      used_.push_back(i);
+    }
+  }
+  std::vector<Slot> slots_;
+  std::vector<std::size_t> used_;
+  std::size_t mask_ = 0, size_ = 0;
+};
+
+// Runs fn(begin, end, acc) over [0, n) in chunks on several threads; accumulators are summed.
+template <class Stats, class Fn>
+Stats parallel_accumulate(std::size_t n, const Stats& zero, Fn fn) {
+  std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
+  threads = std::min<std::size_t>({threads, 8, n / 2000 + 1});
+  if (threads <= 1) {
+    Stats acc = zero;
+    fn(0, n, acc);
+    return acc;
+  }
+  std::vector<Stats> accs(threads, zero);
+  std::vector<std::exception_ptr> errors(threads);
+  std::vector<std::thread> pool;
+  const std::size_t chunk = (n + threads - 1) / threads;
+  for (std::size_t t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t]() {
+      try {
+        const std::size_t b = std::min(n, t * chunk), e = std::min(n, b + chunk);
+        fn(b, e, accs[t]);
+      } catch (...) {
+        errors[t] = std::current_exception();
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  for (auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  Stats acc = zero;
+  for (const auto& a : accs) acc += a;
+  return acc;
+}
 
 }  // namespace gnmt::detail

@@ -9,8 +9,31 @@ namespace gnmt {
 namespace {
 
 // ' '.join(s.split()) (Python whitespace).
+inline bool ascii_space(unsigned char c) { return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20); }
+
 std::string normalize_spaces(std::string_view s) {
-  std::vector<std::string_view> toks;
+  bool ascii = true;
+  for (const char c : s) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
+  if (ascii) {  // fast path: Python's whitespace below U+0080 is ascii_space
+    std::string out;
+    out.reserve(s.size());
+    bool pending = false;
+    for (const char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (ascii_space(c)) {
+        pending = !out.empty();
+      } else {
+        if (pending) {
+          out.push_back(' ');
+          pending = false;
+        }
+        out.push_back(ch);
+      }
+    }
+    return out;
+  }
+  thread_local std::vector<std::string_view> toks;
+  toks.clear();
   unicode::split_whitespace(s, toks);
   std::string out;
   out.reserve(s.size());
@@ -33,8 +56,8 @@ inline bool is_dot_comma(unsigned char c) { return c == '.' || c == ','; }
 // characters and scanning resumes after them. Working on UTF-8 bytes is exact here: the
 // classes are ASCII or negated-ASCII, and continuation bytes are never '.', ',' or digits.
 template <class Pred, class Emit>
-std::string sub_pairs(const std::string& s, Pred match, Emit emit) {
-  std::string out;
+void sub_pairs_into(const std::string& s, std::string& out, Pred match, Emit emit) {
+  out.clear();
   out.reserve(s.size() + s.size() / 4 + 8);
   std::size_t i = 0;
   const std::size_t n = s.size();
@@ -47,7 +70,6 @@ std::string sub_pairs(const std::string& s, Pred match, Emit emit) {
       ++i;
     }
   }
-  return out;
 }
 
 template <class Pred, class Emit>
@@ -106,7 +128,8 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
 }
 
 std::string tokenize_13a(std::string_view line) {
-  std::string s(line);
+  thread_local std::string s;
+  s.assign(line.data(), line.size());
   replace_all(s, "<skipped>", "");
   replace_all(s, "-\n", "");
   replace_all(s, "\n", " ");
@@ -117,9 +140,10 @@ std::string tokenize_13a(std::string_view line) {
     replace_all(s, "&gt;", ">");
   }
   // f' {line} ' then r'([\{-\~\[-\` -\&\(-\+\:-\@\/])' -> r' \1 '
-  std::string t;
+  thread_local std::string t;
+  t.clear();
   t.reserve(s.size() * 2 + 8);
-  auto put1 = [&t](char c) {
+  auto put1 = [](char c) {
     if (re13a_class1(static_cast<unsigned char>(c))) {
       t.push_back(' ');
       t.push_back(c);
@@ -132,8 +156,9 @@ std::string tokenize_13a(std::string_view line) {
   for (char c : s) put1(c);
   put1(' ');
   // r'([^0-9])([\.,])' -> r'\1 \2 '
-  t = sub_pairs(
-      t, [](unsigned char a, unsigned char b) { return !is_digit(a) && is_dot_comma(b); },
+  thread_local std::string u;
+  sub_pairs_into(
+      t, u, [](unsigned char a, unsigned char b) { return !is_digit(a) && is_dot_comma(b); },
       [](std::string& o, char a, char b) {
         o.push_back(a);
         o.push_back(' ');
@@ -141,8 +166,8 @@ std::string tokenize_13a(std::string_view line) {
         o.push_back(' ');
       });
   // r'([\.,])([^0-9])' -> r' \1 \2'
-  t = sub_pairs(
-      t, [](unsigned char a, unsigned char b) { return is_dot_comma(a) && !is_digit(b); },
+  sub_pairs_into(
+      u, t, [](unsigned char a, unsigned char b) { return is_dot_comma(a) && !is_digit(b); },
       [](std::string& o, char a, char b) {
         o.push_back(' ');
         o.push_back(a);
@@ -150,15 +175,15 @@ std::string tokenize_13a(std::string_view line) {
         o.push_back(b);
       });
   // r'([0-9])(-)' -> r'\1 \2 '
-  t = sub_pairs(
-      t, [](unsigned char a, unsigned char b) { return is_digit(a) && b == '-'; },
+  sub_pairs_into(
+      t, u, [](unsigned char a, unsigned char b) { return is_digit(a) && b == '-'; },
       [](std::string& o, char a, char b) {
         o.push_back(a);
         o.push_back(' ');
         o.push_back(b);
         o.push_back(' ');
       });
-  return normalize_spaces(t);
+  return normalize_spaces(u);
 }
 
 std::string tokenize_intl(std::string_view line) {
