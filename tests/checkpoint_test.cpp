@@ -33,22 +33,7 @@ using test::read_text;
 using test::run_gnmt;
 using test::TempDir;
 using test::write_text;
-
-// Sentences of 3..7 words from a 12-word vocabulary; the target is the source reversed.
-void make_reversal_corpus(const std::string& src, const std::string& tgt, int n, unsigned seed) {
-  static const char* words[] = {"ka", "lo", "mi", "nu", "pe", "ri", "so", "tu", "va", "xe", "yo", "zu"};
-  std::mt19937 rng(seed);
-  std::string s, t;
-  for (int i = 0; i < n; ++i) {
-    int len = 3 + static_cast<int>(rng() % 5);
-    std::vector<std::string> w;
-    for (int k = 0; k < len; ++k) w.push_back(words[rng() % 12]);
-    for (int k = 0; k < len; ++k) s += w[k] + (k + 1 < len ? " " : "\n");
-    for (int k = len - 1; k >= 0; --k) t += w[k] + (k > 0 ? " " : "\n");
-  }
-  write_text(src, s);
-  write_text(tgt, t);
-}
+using test::make_reversal_corpus;
 
 // `train` arguments for a tiny run on the corpus in `d` into `run`.
 std::string train_args(const TempDir& d, const std::string& run, const std::string& extra = "") {
@@ -159,7 +144,9 @@ void kill_and_resume_matches_uninterrupted(int sig) {
     std::string args = train_args(d, d / "b", opts + (i > 0 ? " --resume" : ""));
     auto r = i < kill_at.size() ? run_gnmt_and_signal(args, kill_at[i], sig) : run_gnmt(args);
     check(r);
-    if (i > 0) EXPECT_NE(r.output.find("resumed from"), std::string::npos) << r.output;
+    if (i > 0) {
+      EXPECT_NE(r.output.find("resumed from"), std::string::npos) << r.output;
+    }
     if (r.exit_code == 0) break;  // finished before the signal arrived: still a valid comparison
     ASSERT_EQ(r.exit_code, interrupted_code) << r.output;
     ++interruptions;

@@ -4,8 +4,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace gnmt::test {
 
@@ -29,6 +31,22 @@ inline std::string read_text(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// Sentences of 3..7 words from a 12-word vocabulary; the target is the source reversed (the toy task).
+inline void make_reversal_corpus(const std::string& src, const std::string& tgt, int n, unsigned seed) {
+  static const char* words[] = {"ka", "lo", "mi", "nu", "pe", "ri", "so", "tu", "va", "xe", "yo", "zu"};
+  std::mt19937 rng(seed);
+  std::string s, t;
+  for (int i = 0; i < n; ++i) {
+    int len = 3 + static_cast<int>(rng() % 5);
+    std::vector<std::string> w;
+    for (int k = 0; k < len; ++k) w.push_back(words[rng() % 12]);
+    for (int k = 0; k < len; ++k) s += w[k] + (k + 1 < len ? " " : "\n");
+    for (int k = len - 1; k >= 0; --k) t += w[k] + (k > 0 ? " " : "\n");
+  }
+  write_text(src, s);
+  write_text(tgt, t);
 }
 
 struct RunResult {
