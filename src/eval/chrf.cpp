@@ -296,37 +296,13 @@ ChrfStats ChrfScorer::corpus_stats(const std::vector<std::string>& hyps, const R
 }
 
 ChrfStats ChrfScorer::corpus_stats_optional(const std::vector<std::string>& hyps, const OptionalRefStreams& refs) const {
-  std::vector<std::size_t> sizes;
-  for (const auto& s : refs) sizes.push_back(s.size());
-  detail::check_ref_streams("chrF", hyps.size(), refs.size(), sizes);
-  return detail::parallel_accumulate(hyps.size(), empty_stats(), [&](std::size_t b, std::size_t e, ChrfStats& acc) {
-    std::vector<std::string_view> seg;
-    for (std::size_t i = b; i < e; ++i) {
-      seg.clear();
-      for (const auto& stream : refs) {
-        if (stream[i]) seg.emplace_back(*stream[i]);
-      }
-      acc += segment_stats_views(hyps[i], seg);
-    }
-  });
+  return detail::corpus_stats_optional("chrF", hyps, refs, empty_stats(),
+                                       [this](std::string_view h, const auto& r) { return segment_stats_views(h, r); });
 }
 
 std::vector<ChrfStats> ChrfScorer::segment_stats_all(const std::vector<std::string>& hyps, const RefStreams& refs) const {
-  std::vector<std::size_t> sizes;
-  for (const auto& s : refs) sizes.push_back(s.size());
-  detail::check_ref_streams("chrF", hyps.size(), refs.size(), sizes);
-  std::vector<ChrfStats> out(hyps.size());
-  struct Nothing {
-    Nothing& operator+=(const Nothing&) { return *this; }
-  };
-  detail::parallel_accumulate(hyps.size(), Nothing{}, [&](std::size_t b, std::size_t e, Nothing&) {
-    std::vector<std::string_view> seg(refs.size());
-    for (std::size_t i = b; i < e; ++i) {
-      for (std::size_t k = 0; k < refs.size(); ++k) seg[k] = refs[k][i];
-      out[i] = segment_stats_views(hyps[i], seg);
-    }
-  });
-  return out;
+  return detail::segment_stats_all<ChrfStats>(
+      "chrF", hyps, refs, [this](std::string_view h, const auto& r) { return segment_stats_views(h, r); });
 }
 
 ChrfResult ChrfScorer::corpus_score(const std::vector<std::string>& hyps, const RefStreams& refs) const {

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "eval/references.h"
+
 namespace gnmt::detail {
 
 __extension__ typedef unsigned __int128 u128;  // __extension__: no -Wpedantic noise
@@ -159,6 +161,47 @@ Stats parallel_accumulate(std::size_t n, const Stats& zero, Fn fn) {
   Stats acc = zero;
   for (const auto& a : accs) acc += a;
   return acc;
+}
+
+// Corpus statistics over optional references (a missing one is left out of its segment), summed in
+// parallel. seg(hyp, refs) computes one segment's statistics from string views.
+template <class Stats, class SegmentFn>
+Stats corpus_stats_optional(const char* metric, const std::vector<std::string>& hyps, const OptionalRefStreams& refs,
+                            const Stats& zero, SegmentFn seg) {
+  std::vector<std::size_t> sizes;
+  for (const auto& s : refs) sizes.push_back(s.size());
+  check_ref_streams(metric, hyps.size(), refs.size(), sizes);
+  return parallel_accumulate(hyps.size(), zero, [&](std::size_t b, std::size_t e, Stats& acc) {
+    std::vector<std::string_view> views;
+    for (std::size_t i = b; i < e; ++i) {
+      views.clear();
+      for (const auto& stream : refs) {
+        if (stream[i]) views.emplace_back(*stream[i]);
+      }
+      acc += seg(hyps[i], views);
+    }
+  });
+}
+
+// The statistics of every segment, computed in parallel.
+template <class Stats, class SegmentFn>
+std::vector<Stats> segment_stats_all(const char* metric, const std::vector<std::string>& hyps, const RefStreams& refs,
+                                     SegmentFn seg) {
+  std::vector<std::size_t> sizes;
+  for (const auto& s : refs) sizes.push_back(s.size());
+  check_ref_streams(metric, hyps.size(), refs.size(), sizes);
+  std::vector<Stats> out(hyps.size());
+  struct Nothing {
+    Nothing& operator+=(const Nothing&) { return *this; }
+  };
+  parallel_accumulate(hyps.size(), Nothing{}, [&](std::size_t b, std::size_t e, Nothing&) {
+    std::vector<std::string_view> views(refs.size());
+    for (std::size_t i = b; i < e; ++i) {
+      for (std::size_t k = 0; k < refs.size(); ++k) views[k] = refs[k][i];
+      out[i] = seg(hyps[i], views);
+    }
+  });
+  return out;
 }
 
 }  // namespace gnmt::detail
