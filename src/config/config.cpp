@@ -199,6 +199,12 @@ void validate(const Config& c) {
     fail("training.best_metric", "expected bleu or xent, got '" + t.best_metric + "'");
   if (t.early_stop < 0) fail("training.early_stop", "must be >= 0");
   if (!(t.ema_decay >= 0 && t.ema_decay < 1)) fail("training.ema_decay", "must be in [0, 1)");
+  if (t.keep_best < 1) fail("training.keep_best", "must be at least 1");
+  if (t.accum_steps < 1) fail("training.accum_steps", "must be at least 1");
+  if (t.precision != "fp32" && t.precision != "bf16" && t.precision != "fp16")
+    fail("training.precision", "expected fp32, bf16 or fp16, got '" + t.precision + "'");
+  if (t.precision == "fp16" && c.device == "cpu")
+    fail("training.precision", "fp16 needs a CUDA device (device: cpu given); use bf16 or fp32 on CPU");
   const auto& b = c.decoding;
   if (b.beam < 1) fail("decoding.beam", "must be at least 1");
   if (b.alpha < 0) fail("decoding.alpha", "must be >= 0");

@@ -1,6 +1,8 @@
 #include "training/checkpoint.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -198,6 +200,10 @@ void save_checkpoint(const std::string& path, GnmtModel& model, torch::optim::Op
   archive.write("gnmt.best_valid_xent", c10::IValue(s.best_valid_xent));
   archive.write("gnmt.validations_since_best", c10::IValue(s.validations_since_best));
   archive.write("gnmt.history", c10::IValue(s.history));
+  archive.write("gnmt.best_steps", c10::IValue(s.best_steps));
+  archive.write("gnmt.loss_scale", c10::IValue(s.loss_scale));
+  archive.write("gnmt.loss_scale_good_steps", c10::IValue(s.loss_scale_good_steps));
+  archive.write("gnmt.world_size", c10::IValue(s.world_size));
   archive.write("gnmt.rng", cpu_rng_state(), /*is_buffer=*/true);
   if (ema && !ema->empty()) {
     torch::serialize::OutputArchive e;
@@ -229,6 +235,13 @@ Checkpoint load_checkpoint(const std::string& path, const torch::Device& device)
   ck.state.best_valid_xent = read_double("gnmt.best_valid_xent", -1);
   ck.state.validations_since_best = read_int("gnmt.validations_since_best");
   ck.state.history = read_string(archive, "gnmt.history", path);
+  {
+    c10::IValue v;
+    if (archive.try_read("gnmt.best_steps", v) && v.isString()) ck.state.best_steps = v.toStringRef();
+  }
+  ck.state.loss_scale = read_double("gnmt.loss_scale", 65536.0);
+  ck.state.loss_scale_good_steps = read_int("gnmt.loss_scale_good_steps");
+  ck.state.world_size = std::max<int64_t>(1, read_int("gnmt.world_size"));
   ck.model = GnmtModel(ck.config.model, ck.tokenizer.vocab_size());
   try {
     torch::serialize::InputArchive weights;

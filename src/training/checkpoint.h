@@ -43,6 +43,10 @@ struct TrainingState {
   double best_valid_xent = -1;   // best (lowest) validation cross-entropy so far (-1 = none)
   int64_t validations_since_best = 0;  // validations in a row without a new best (for early stopping)
   std::string history;           // one line per validation: "step=.. valid_xent=.. valid_bleu=.."
+  std::string best_steps;        // the keep_best best validations, best first: "STEP:SCORE ..." (higher = better)
+  double loss_scale = 65536.0;   // fp16 dynamic loss scale
+  int64_t loss_scale_good_steps = 0;  // finite fp16 steps since the scale last changed
+  int64_t world_size = 1;        // processes that trained the last step (a resume may use another number)
 };
 
 struct Checkpoint {

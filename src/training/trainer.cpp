@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <unistd.h>
 
 #include "common/device.h"
@@ -23,6 +24,8 @@
 #include "eval/text_io.h"
 #include "models/model.h"
 #include "training/checkpoint.h"
+#include "training/distributed.h"
+#include "training/mixed_precision.h"
 #include "translator/translator.h"
 
 namespace gnmt {
@@ -88,6 +91,41 @@ Validation validate_model(GnmtModel& model, const ParallelCorpus& valid, const s
   return v;
 }
 
+// The dropout generator of each batch is seeded from (seed, step, slot), slot = the batch's place in the
+// update (0 .. ranks x accum_steps - 1). Resumed runs and runs on another number of processes therefore draw
+// the same masks for the same batch, on CPU and CUDA alike, without saving generator states.
+void seed_batch(int64_t seed, int64_t step, int64_t slot) {
+  uint64_t x = static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ULL ^ static_cast<uint64_t>(step) * 0xBF58476D1CE4E5B9ULL ^
+               static_cast<uint64_t>(slot + 1) * 0x94D049BB133111EBULL;
+  x ^= x >> 31;
+  torch::manual_seed(x & 0x7FFFFFFFFFFFFFFFULL);
+}
+
+int64_t target_tokens(const ParallelCorpus& corpus, const std::vector<size_t>& batch) {
+  int64_t n = 0;
+  for (auto i : batch) n += static_cast<int64_t>(corpus.tgt[i].size()) + 1;  // + eos
+  return n;
+}
+
+// The keep_best list "STEP:SCORE STEP:SCORE ..." (best first; higher score = better).
+std::vector<std::pair<int64_t, double>> parse_best_steps(const std::string& text) {
+  std::vector<std::pair<int64_t, double>> out;
+  std::istringstream in(text);
+  std::string item;
+  while (in >> item) {
+    auto colon = item.find(':');
+    if (colon == std::string::npos) continue;
+    out.emplace_back(std::stoll(item.substr(0, colon)), std::stod(item.substr(colon + 1)));
+  }
+  return out;
+}
+
+std::string format_best_steps(const std::vector<std::pair<int64_t, double>>& best) {
+  std::string out;
+  for (const auto& [step, score] : best) out += (out.empty() ? "" : " ") + std::to_string(step) + ":" + fmt::format("{:.17g}", score);
+  return out;
+}
+
 }  // namespace
 
 double learning_rate(const TrainingOptions& o, int64_t step) {
@@ -108,8 +146,14 @@ int train(const TrainArgs& args) {
     require_readable_file(cfg.data.valid_src, "data.valid_src");
     require_readable_file(cfg.data.valid_tgt, "data.valid_tgt");
   }
-  const torch::Device device = resolve_device(cfg.device);
+  // Processes: one per device; rank 0 alone logs, validates and writes files.
+  const DistributedEnv dist_env = DistributedEnv::from_environment();
+  const torch::Device device = resolve_device(device_for_rank(cfg.device, dist_env));
+  if (T.precision == "fp16" && !device.is_cuda())
+    throw Error("config key 'training.precision': fp16 needs a CUDA device (this run uses " + device.str() + "); use bf16 or fp32");
   const int threads = configure_threads(T.threads);
+  const bool main_rank = dist_env.rank == 0;
+  if (!main_rank) spdlog::set_level(spdlog::level::warn);
   torch::manual_seed(static_cast<uint64_t>(T.seed));
 
   // Run directory: checked before any work is done, and not created for a --resume that cannot happen.
@@ -130,23 +174,29 @@ int train(const TrainArgs& args) {
       throw Error("--resume: " + last_path + " holds a different model: " + what);
     }
   }
-  std::error_code ec;
-  fs::create_directories(cfg.run_dir, ec);
-  if (ec || access(cfg.run_dir.c_str(), W_OK) != 0)
-    throw Error("run_dir " + cfg.run_dir + ": cannot create or write to it" + (ec ? ": " + ec.message() : ""));
-  // Temporary files of an earlier run killed while saving (kill -9, power loss): never valid, remove them.
-  {
+  Communicator comm(dist_env, device);
+  if (comm.world_size() > 1)
+    spdlog::info("data-parallel training: {} processes ({} backend, launched by {}), global batch = {} x {} x {} tokens",
+                 comm.world_size(), comm.backend(), dist_env.launcher, comm.world_size(), T.accum_steps, T.batch_tokens);
+  const std::string spm_path = cfg.run_dir + "/spm.model";
+  if (main_rank) {
+    std::error_code ec;
+    fs::create_directories(cfg.run_dir, ec);
+    if (ec || access(cfg.run_dir.c_str(), W_OK) != 0)
+      throw Error("run_dir " + cfg.run_dir + ": cannot create or write to it" + (ec ? ": " + ec.message() : ""));
+    // Temporary files of an earlier run killed while saving (kill -9, power loss): never valid, remove them.
     static const std::regex tmp_re("(\\.ckpt-[0-9]+\\.pt|\\.config\\.yaml|(last|best)\\.pt)\\.tmp\\.[0-9]+");
     for (const auto& e : fs::directory_iterator(cfg.run_dir, ec)) {
       auto name = e.path().filename().string();
       if (std::regex_match(name, tmp_re) && fs::remove(e.path(), ec)) spdlog::info("removed {} left by an interrupted save", e.path().string());
     }
   }
-  // Tokenizer: given, or kept from an earlier run in this directory, or trained now.
-  const std::string spm_path = cfg.run_dir + "/spm.model";
-  Tokenizer tok = [&] {
+  // Tokenizer: given, or kept from an earlier run in this directory, or trained now (by rank 0; the other
+  // ranks wait for it and load the file).
+  auto make_tokenizer = [&] {
     if (!cfg.data.spm_model.empty()) return Tokenizer::load(cfg.data.spm_model);
     if (fs::exists(spm_path)) return Tokenizer::load(spm_path);
+    if (!main_rank) throw Error("rank " + std::to_string(comm.rank()) + ": " + spm_path + " missing after rank 0 trained it (is run_dir on a shared file system?)");
     spdlog::info("training SentencePiece ({} pieces) on {} + {}", cfg.model.vocab_size, cfg.data.train_src, cfg.data.train_tgt);
     TokenizerTrainOptions spm;
     spm.vocab_size = cfg.model.vocab_size;
@@ -155,7 +205,12 @@ int train(const TrainArgs& args) {
     spm.seed = static_cast<uint32_t>(T.seed);
     Tokenizer::train({cfg.data.train_src, cfg.data.train_tgt}, spm, spm_path);
     return Tokenizer::load(spm_path);
-  }();
+  };
+  std::optional<Tokenizer> tok_holder;
+  if (main_rank) tok_holder = make_tokenizer();
+  comm.barrier();
+  if (!main_rank) tok_holder = make_tokenizer();
+  const Tokenizer& tok = *tok_holder;
   spdlog::info("tokenizer: {} pieces", tok.vocab_size());
 
   auto train_data = load_parallel(cfg.data.train_src, cfg.data.train_tgt, tok, cfg.data.max_len);
@@ -165,12 +220,13 @@ int train(const TrainArgs& args) {
   if (train_data.size() == 0) throw Error("training corpus " + cfg.data.train_src + ": no usable sentence pairs");
   ParallelCorpus valid;
   std::vector<std::string> valid_src_text, valid_ref_text;
-  if (!cfg.data.valid_src.empty()) {
+  if (!cfg.data.valid_src.empty() && main_rank) {
     valid = load_parallel(cfg.data.valid_src, cfg.data.valid_tgt, tok, 0);
     valid_src_text = read_text_lines(cfg.data.valid_src);
     valid_ref_text = read_text_lines(cfg.data.valid_tgt);
     spdlog::info("valid: {} pairs", valid.size());
   }
+  const bool has_valid = !cfg.data.valid_src.empty();  // the same on every rank (only rank 0 loads it)
 
   // Model and optimizer.
   GnmtModel model(cfg.model, tok.vocab_size());
@@ -188,6 +244,9 @@ int train(const TrainArgs& args) {
                   std::to_string(tok.vocab_size()) + " now" +
                   (ck.tokenizer.vocab_size() == tok.vocab_size() ? ", same size but different pieces or scores)" : ")"));
     for (const auto& d : diff_configs(ck.config, cfg)) spdlog::warn("resume: config changed: {}", d);
+    if (ck.state.world_size != comm.world_size())
+      spdlog::warn("resume: {} process(es) now, {} before: the global batch changes from {} to {} x {} x {} tokens",
+                   comm.world_size(), ck.state.world_size, ck.state.world_size, comm.world_size(), T.accum_steps, T.batch_tokens);
     torch::NoGradGuard no_grad;
     auto src = ck.model->named_parameters();
     for (auto& p : model->named_parameters()) p.value().copy_(src[p.key()]);
@@ -196,10 +255,12 @@ int train(const TrainArgs& args) {
     resumed_ema = std::move(ck.ema);
     spdlog::info("resumed from {} at step {} (epoch {}, batch {})", last_path, state.step, state.epoch + 1, state.batch_in_epoch);
   }
-  write_file_atomically(cfg.run_dir + "/config.yaml", dump_config(cfg));
-  spdlog::info("model: {} parameters, {}+{} layers x {}, residual from layer {}; device {}, {} threads",
+  state.world_size = comm.world_size();
+  comm.broadcast(model->parameters());  // identical starting weights on every rank, whatever happened above
+  if (main_rank) write_file_atomically(cfg.run_dir + "/config.yaml", dump_config(cfg));
+  spdlog::info("model: {} parameters, {}+{} layers x {}, residual from layer {}; device {}, {} threads, {} precision",
                model->parameter_count(), cfg.model.enc_layers, cfg.model.dec_layers, cfg.model.hidden_size,
-               cfg.model.residual_start, device.str(), threads);
+               cfg.model.residual_start, device.str(), threads, T.precision);
 
   // Exponential moving average of the weights (training.ema_decay > 0): updated after every step, saved
   // in checkpoints beside the raw weights, and the weights that are validated (so best.pt is chosen by it).
@@ -222,12 +283,14 @@ int train(const TrainArgs& args) {
   std::signal(SIGINT, on_signal);
   g_signals = 0;
 
+  // Checkpoints kept: the newest keep_last step checkpoints, and the keep_best best by best_metric
+  // (state.best_steps). last.pt and best.pt are hard links to kept files.
+  auto best_list = parse_best_steps(state.best_steps);
   int64_t last_saved_step = args.resume ? state.step : -1;
   auto save_unchecked = [&](bool final_save) {
     std::string path = cfg.run_dir + "/ckpt-" + std::to_string(state.step) + ".pt";
     save_checkpoint(path, model, &optimizer, cfg, tok, state, ema.empty() ? nullptr : &ema);
     link_atomically(path, last_path);
-    // Keep the newest keep_last step checkpoints (last.pt and best.pt are links and stay valid).
     std::vector<std::pair<int64_t, fs::path>> ckpts;
     static const std::regex re("ckpt-([0-9]+)\\.pt");
     for (const auto& e : fs::directory_iterator(cfg.run_dir)) {
@@ -236,7 +299,11 @@ int train(const TrainArgs& args) {
       if (std::regex_match(name, m, re)) ckpts.emplace_back(std::stoll(m[1]), e.path());
     }
     std::sort(ckpts.rbegin(), ckpts.rend());
-    for (size_t i = static_cast<size_t>(T.keep_last); i < ckpts.size(); ++i) fs::remove(ckpts[i].second);
+    auto is_best = [&](int64_t step) {
+      return std::any_of(best_list.begin(), best_list.end(), [&](const auto& b) { return b.first == step; });
+    };
+    for (size_t i = static_cast<size_t>(T.keep_last); i < ckpts.size(); ++i)
+      if (!is_best(ckpts[i].first)) fs::remove(ckpts[i].second);
     spdlog::info("saved {}{}", path, final_save ? " (final)" : "");
     return path;
   };
@@ -257,11 +324,10 @@ int train(const TrainArgs& args) {
     }
   };
 
-  // Returns true when this validation is the best so far by training.best_metric (BLEU needs
-  // valid_bleu_lines > 0; without BLEU the cross-entropy decides). Counts validations without a new best.
+  // Validates (rank 0). Returns {new best, among the keep_best best}. Counts validations without a new best.
   bool early_stopped = false;
-  auto run_validation = [&]() {
-    if (valid.size() == 0) return false;
+  auto run_validation = [&]() -> std::pair<bool, bool> {
+    if (valid.size() == 0) return {false, false};
     std::vector<torch::Tensor> raw;
     if (!ema.empty()) {  // validate the EMA weights, then put the raw ones back
       torch::NoGradGuard no_grad;
@@ -289,7 +355,14 @@ int train(const TrainArgs& args) {
       spdlog::info("early stopping: {} validations in a row without a better {} (best {:.4f})", state.validations_since_best,
                    by_bleu ? "BLEU" : "cross-entropy", by_bleu ? state.best_valid_bleu : state.best_valid_xent);
     }
-    return best;
+    // The keep_best list, best first (a tie keeps the earlier step ahead).
+    const double score = by_bleu ? v.bleu : -v.xent;
+    best_list.emplace_back(state.step, score);
+    std::stable_sort(best_list.begin(), best_list.end(), [](const auto& a, const auto& b) { return a.first != b.first && a.second > b.second; });
+    if (best_list.size() > static_cast<size_t>(T.keep_best)) best_list.resize(static_cast<size_t>(T.keep_best));
+    const bool kept = std::any_of(best_list.begin(), best_list.end(), [&](const auto& b) { return b.first == state.step; });
+    state.best_steps = format_best_steps(best_list);
+    return {best, kept};
   };
 
   using clock = std::chrono::steady_clock;
@@ -309,39 +382,86 @@ int train(const TrainArgs& args) {
                  "training.max_steps, max_minutes or max_epochs to continue", state.step, fmt_duration(state.train_seconds));
     return 0;
   }
+  LossScaler scaler;
+  scaler.enabled = T.precision == "fp16";
+  scaler.scale = scaler.enabled ? state.loss_scale : 1.0;
+  scaler.good_steps = state.loss_scale_good_steps;
+  const std::vector<torch::Tensor> params = model->parameters();
+  const int64_t ranks = comm.world_size(), slots = ranks * T.accum_steps;
+  // Each update takes the next ranks x accum_steps batches of the epoch's list: rank r trains slots r,
+  // r + ranks, ... The loss is normalised by the target tokens of all of them, so the summed gradient equals
+  // that of one process training the same global batch.
   while (!stop) {
     if (T.max_epochs > 0 && state.epoch >= T.max_epochs) break;
     auto batches = make_batches(train_data, T.batch_tokens, static_cast<uint64_t>(T.seed), state.epoch);
-    for (; state.batch_in_epoch < static_cast<int64_t>(batches.size()); ) {
-      auto batch = make_batch(train_data, batches[state.batch_in_epoch]).to(device);
+    const auto n_batches = static_cast<int64_t>(batches.size());
+    for (; state.batch_in_epoch < n_batches; ) {
+      const int64_t first = state.batch_in_epoch, used = std::min(slots, n_batches - first);
+      int64_t global_tokens = 0;
+      for (int64_t s = 0; s < used; ++s) global_tokens += target_tokens(train_data, batches[first + s]);
       const double lr = learning_rate(T, state.step + 1);
       for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
       optimizer.zero_grad();
-      auto logits = model(batch.src, batch.src_lengths, batch.tgt_in);
-      auto loss = smoothed_loss(logits, batch.tgt_out, T.label_smoothing);
-      (loss / static_cast<double>(batch.tgt_tokens)).backward();
-      const double loss_value = loss.item<double>();
-      ++state.batch_in_epoch;
-      if (!std::isfinite(loss_value)) {
-        ++bad_steps;
-        spdlog::warn("step {}: loss is {}; update skipped ({} in a row)", state.step + 1, loss_value, bad_steps);
-        if (bad_steps >= 10) throw Error("training diverged: 10 steps in a row with a non-finite loss; lower training.lr");
+      double local_loss = 0;
+      int64_t local_tokens = 0, local_src_tokens = 0;
+      for (int64_t s = comm.rank(); s < used; s += ranks) {
+        seed_batch(T.seed, state.step, s);
+        auto batch = make_batch(train_data, batches[first + s]).to(device);
+        torch::Tensor loss;
+        {
+          AutocastScope autocast(T.precision, device);
+          auto logits = model(batch.src, batch.src_lengths, batch.tgt_in);
+          loss = smoothed_loss(logits.to(torch::kFloat), batch.tgt_out, T.label_smoothing);
+        }
+        (loss / (static_cast<double>(global_tokens) / scaler.scale)).backward();
+        local_loss += loss.item<double>();
+        local_tokens += batch.tgt_tokens;
+        local_src_tokens += batch.src_tokens;
+      }
+      state.batch_in_epoch += used;
+      // One round sums the gradients and the statistics every rank needs to take the same decisions.
+      const bool out_of_time = T.max_minutes > 0 && elapsed() >= T.max_minutes * 60;
+      auto stats = torch::tensor({local_loss, static_cast<double>(local_tokens), static_cast<double>(local_src_tokens),
+                                  g_signals > 0 ? 1.0 : 0.0, out_of_time ? 1.0 : 0.0},
+                                 torch::TensorOptions(torch::kFloat64).device(comm.backend() == "nccl" ? device : torch::Device(torch::kCPU)));
+      comm.all_reduce_gradients(params, stats);
+      stats = stats.cpu();
+      const double loss_value = stats[0].item<double>();
+      const auto step_tokens = static_cast<int64_t>(stats[1].item<double>());
+      const auto step_src_tokens = static_cast<int64_t>(stats[2].item<double>());
+      if (scaler.scale != 1.0) {
+        torch::NoGradGuard no_grad;
+        for (const auto& p : params) if (p.grad().defined()) p.grad().mul_(1.0 / scaler.scale);
+      }
+      const double grad_norm = torch::nn::utils::clip_grad_norm_(
+          params, T.clip_norm > 0 ? T.clip_norm : std::numeric_limits<double>::infinity());
+      const bool finite = std::isfinite(loss_value) && std::isfinite(grad_norm);
+      if (!scaler.update(finite)) {
+        if (scaler.enabled && std::isfinite(loss_value)) {  // fp16 overflow: normal while the scale settles
+          spdlog::info("step {}: fp16 gradients overflowed; update skipped, loss scale now {}", state.step + 1, scaler.scale);
+        } else {
+          ++bad_steps;
+          spdlog::warn("step {}: {} is {}; update skipped ({} in a row)", state.step + 1,
+                       std::isfinite(loss_value) ? "gradient norm" : "loss", std::isfinite(loss_value) ? grad_norm : loss_value, bad_steps);
+          if (bad_steps >= 10) throw Error("training diverged: 10 steps in a row with a non-finite loss or gradient; lower training.lr");
+        }
         continue;
       }
       bad_steps = 0;
-      if (T.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), T.clip_norm);
       optimizer.step();
       update_ema();
       ++state.step;
+      state.loss_scale = scaler.scale;
+      state.loss_scale_good_steps = scaler.good_steps;
       log_loss += loss_value;
-      log_tokens += batch.tgt_tokens;
-      log_src_tokens += batch.src_tokens;
+      log_tokens += step_tokens;
+      log_src_tokens += step_src_tokens;
       state.train_seconds = elapsed();
       const auto step_end = clock::now();
 
       if (T.max_steps > 0 && state.step >= T.max_steps) stop = true;
-      if (T.max_minutes > 0 && state.train_seconds >= T.max_minutes * 60) stop = true;
-      if (g_signals > 0) { stop = true; preempted = true; }
+      if (stats[4].item<double>() > 0) stop = true;                         // some rank ran out of time
+      if (stats[3].item<double>() > 0) { stop = true; preempted = true; }   // some rank got SIGTERM/SIGINT
 
       if (state.step % T.log_every == 0 || stop) {
         double dt = std::chrono::duration<double>(clock::now() - log_start).count() - log_pause;
@@ -360,24 +480,36 @@ int train(const TrainArgs& args) {
         log_loss = 0; log_tokens = 0; log_src_tokens = 0; log_pause = 0;
         log_start = clock::now();
       }
-      bool do_valid = (stop && !preempted) || (T.valid_every > 0 && state.step % T.valid_every == 0);
-      bool best = do_valid && run_validation();  // before saving, so the score goes into the checkpoint
-      if (early_stopped) stop = true;
+      const bool do_valid = has_valid && ((stop && !preempted) || (T.valid_every > 0 && state.step % T.valid_every == 0));
       bool do_save = stop || (T.save_every > 0 && state.step % T.save_every == 0);
-      if (do_save || best) save(stop, best);
-      if (stop) break;
-      if (do_valid || do_save || best) {  // keep validation and saving out of the next tokens/s figure
+      if (do_valid || do_save) {
+        // Rank 0 validates and saves; the others wait for its decisions (early stop, a failed save).
+        std::string save_error;
+        if (main_rank) {
+          auto [best, kept] = do_valid ? run_validation() : std::pair<bool, bool>{false, false};
+          if (do_save || best || kept || early_stopped) {
+            try { save(stop || early_stopped, best); } catch (const std::exception& e) { save_error = e.what(); }
+          }
+        }
+        auto flags = torch::tensor({early_stopped ? 1.0 : 0.0, save_error.empty() ? 0.0 : 1.0},
+                                   torch::TensorOptions(torch::kFloat64).device(comm.backend() == "nccl" ? device : torch::Device(torch::kCPU)));
+        comm.all_reduce(flags);
+        flags = flags.cpu();
+        if (!save_error.empty()) throw std::runtime_error(save_error);
+        if (flags[1].item<double>() > 0) throw std::runtime_error("rank 0 could not save a checkpoint; stopping");
+        if (flags[0].item<double>() > 0) { early_stopped = true; stop = true; }
         log_pause += std::chrono::duration<double>(clock::now() - step_end).count();
       }
+      if (stop) break;
     }
     if (stop) break;
     state.epoch += 1;
     state.batch_in_epoch = 0;
   }
-  if (!stop) {  // max_epochs reached
-    bool best = run_validation();
-    save(true, best);
+  if (!stop && main_rank) {  // max_epochs reached
+    save(true, has_valid && run_validation().first);
   }
+  comm.barrier();
   spdlog::info("training done: {} steps, {} full epochs, {} of training", state.step, state.epoch, fmt_duration(state.train_seconds));
   if (preempted) {
     spdlog::warn("stopped by signal after saving step {}; exit code {} (requeue and run with --resume)", state.step, kExitPreempted);
