@@ -4,35 +4,37 @@
 #   docker build --target cpu -t gnmt:cpu .      # Debian 12, built by scripts/setup.sh like a checkout
 #   docker run --gpus all -v $PWD/data:/work/data -v $PWD/runs:/work/runs gnmt:gpu \
 #       train --config configs/gnmt.yaml --set device=cuda
-# No Docker engine runs on the project's CI machine; the cpu target's steps are scripts/setup.sh, which CI runs.
+#   multi-GPU / multi-node: README.md, "GPUs, many GPUs, Docker and Slurm" (torchrun --no-python gnmt ...)
+# No Docker engine runs on the project's CI machine; CI runs the cpu stages' steps (scripts/docker_steps.sh).
 ARG PYTORCH_DEVEL=pytorch/pytorch:2.11.0-cuda13.0-cudnn9-devel
 ARG PYTORCH_RUNTIME=pytorch/pytorch:2.11.0-cuda13.0-cudnn9-runtime
 
 # ---- cpu: the same setup script a developer runs ----
+# CI runs these two stages' steps on its machine with scripts/docker_steps.sh (no Docker engine there):
+# keep every RUN a script that is safe to run again on a machine that has everything.
 FROM debian:12 AS cpu-build
 ENV DEBIAN_FRONTEND=noninteractive GNMT_DEPS=/opt/gnmt-deps
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates python3 python3-venv \
-      nvidia-cuda-toolkit && rm -rf /var/lib/apt/lists/*
 WORKDIR /work
 COPY . /work
+RUN scripts/docker/cpu_deps.sh
 RUN GNMT_BUILD_TESTS=OFF scripts/setup.sh
 
 FROM debian:12 AS cpu
 ENV DEBIAN_FRONTEND=noninteractive
-RUN apt-get update && apt-get install -y --no-install-recommends \
-      libyaml-cpp0.7 libspdlog1.10 libfmt9 libsentencepiece0 libgomp1 python3 \
-    && rm -rf /var/lib/apt/lists/*
+WORKDIR /work
+COPY scripts/docker/runtime_deps.sh scripts/docker/runtime_deps.sh
+RUN scripts/docker/runtime_deps.sh
 COPY --from=cpu-build /opt/gnmt-deps/venv /opt/gnmt-deps/venv
 COPY --from=cpu-build /work/build/gnmt /usr/local/bin/gnmt
 COPY configs /work/configs
-WORKDIR /work
 ENTRYPOINT ["gnmt"]
 
 # ---- gpu: built against the image's own torch ----
 FROM ${PYTORCH_DEVEL} AS gpu-build
 ENV DEBIAN_FRONTEND=noninteractive TORCH_CUDA_ARCH_LIST="8.0;9.0"
 RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake ninja-build \
-      libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libsentencepiece-dev && rm -rf /var/lib/apt/lists/*
+      libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libsentencepiece-dev libgloo-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /work
 COPY . /work
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGNMT_BUILD_TESTS=OFF \

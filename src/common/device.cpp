@@ -1,5 +1,8 @@
 #include "common/device.h"
 
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <sys/resource.h>
+
 #include <thread>
 
 #include "common/error.h"
@@ -18,6 +21,16 @@ torch::Device resolve_device(const std::string& spec) {
     return d;
   }
   throw Error("device '" + spec + "': expected auto, cpu, cuda or cuda:N");
+}
+
+double peak_memory_mib(const torch::Device& device) {
+  if (device.is_cuda()) {
+    auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+    return static_cast<double>(stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)].peak) / (1 << 20);
+  }
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024;  // KiB on Linux
 }
 
 int configure_threads(int64_t threads) {

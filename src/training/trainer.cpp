@@ -473,10 +473,10 @@ int train(const TrainArgs& args) {
           left = left < 0 ? by_steps : std::min(left, by_steps);
         }
         const double shown_loss = log_loss / std::max<int64_t>(log_tokens, 1);
-        spdlog::info("step {} epoch {} batch {}/{} | loss {} | lr {:.2e} | {:.0f} tgt tok/s ({:.0f} src) | {} elapsed{}",
+        spdlog::info("step {} epoch {} batch {}/{} | loss {} | lr {:.2e} | {:.0f} tgt tok/s ({:.0f} src) | peak mem {:.0f} MiB | {} elapsed{}",
                      state.step, state.epoch + 1, state.batch_in_epoch, batches.size(),
                      args.exact_losses ? fmt::format("{:.17f}", shown_loss) : fmt::format("{:.4f}", shown_loss), lr, log_tokens / dt, log_src_tokens / dt,
-                     fmt_duration(state.train_seconds), left >= 0 ? ", " + fmt_duration(std::max(0.0, left)) + " left" : "");
+                     peak_memory_mib(device), fmt_duration(state.train_seconds), left >= 0 ? ", " + fmt_duration(std::max(0.0, left)) + " left" : "");
         log_loss = 0; log_tokens = 0; log_src_tokens = 0; log_pause = 0;
         log_start = clock::now();
       }
