@@ -94,11 +94,17 @@ test::RunResult* DataParallel::single_ = nullptr;
 TEST_F(DataParallel, TwoGlooProcessesEqualOneProcessOnTheSameGlobalBatches) {
   const TempDir& d = *dir_;
   ASSERT_EQ(single_->exit_code, 0) << single_->output;
-  auto ranks = run_ranks(d, 2, train_args(d, d / "ddp", "--set training.max_steps=12"));
+  // Small buckets (~50 kB; the model has 1.2 MB of weights) so that many are reduced while backward runs.
+  auto ranks = run_ranks(d, 2, train_args(d, d / "ddp", "--set training.max_steps=12 --set training.bucket_mb=0.05"));
   ASSERT_EQ(ranks[0].exit_code, 0) << ranks[0].output;
   ASSERT_EQ(ranks[1].exit_code, 0) << ranks[1].output;
   EXPECT_NE(ranks[0].output.find("data-parallel training: 2 processes (gloo backend, launched by torchrun)"), std::string::npos)
       << ranks[0].output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(ranks[0].output, m, std::regex("gradient buckets: ([0-9]+) of 0.05 MB, ([0-9]+) reduced while")))
+      << ranks[0].output;
+  EXPECT_GT(std::stoi(m[1]), 10);
+  EXPECT_GT(std::stoi(m[2]), 0);  // overlapped with backward
   // Only rank 0 logs steps and writes files.
   EXPECT_TRUE(losses(ranks[1].output).empty()) << ranks[1].output;
   auto expected = losses(single_->output), got = losses(ranks[0].output);

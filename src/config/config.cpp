@@ -201,6 +201,7 @@ void validate(const Config& c) {
   if (!(t.ema_decay >= 0 && t.ema_decay < 1)) fail("training.ema_decay", "must be in [0, 1)");
   if (t.keep_best < 1) fail("training.keep_best", "must be at least 1");
   if (t.accum_steps < 1) fail("training.accum_steps", "must be at least 1");
+  if (!(t.bucket_mb > 0)) fail("training.bucket_mb", "must be positive");
   if (t.precision != "fp32" && t.precision != "bf16" && t.precision != "fp16")
     fail("training.precision", "expected fp32, bf16 or fp16, got '" + t.precision + "'");
   if (t.precision == "fp16" && c.device == "cpu")

@@ -64,6 +64,7 @@ struct TrainingOptions {
   double ema_decay = 0;             // exponential moving average of the weights, used for validation (0 = off)
   int64_t keep_best = 1;            // also keep the N best checkpoints by best_metric (best.pt = the best one)
   int64_t accum_steps = 1;          // batches per update on each process: global batch = ranks x accum x batch
+  double bucket_mb = 25;            // data-parallel: gradients are summed over processes in buckets of this size
   std::string precision = "fp32";   // fp32 | bf16 (autocast) | fp16 (autocast + dynamic loss scaling, CUDA)
   template <class V> void visit(V&& v) {
     v("seed", seed); v("batch_tokens", batch_tokens); v("max_steps", max_steps); v("max_epochs", max_epochs);
@@ -73,6 +74,7 @@ struct TrainingOptions {
     v("save_every", save_every); v("keep_last", keep_last); v("valid_bleu_lines", valid_bleu_lines);
     v("threads", threads); v("best_metric", best_metric); v("early_stop", early_stop); v("ema_decay", ema_decay);
     v("keep_best", keep_best); v("accum_steps", accum_steps); v("precision", precision);
+    v("bucket_mb", bucket_mb);
   }
 };
 

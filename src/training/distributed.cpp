@@ -7,6 +7,7 @@
 #endif
 
 #include <cstdlib>
+#include <mutex>
 
 #include "common/error.h"
 
@@ -67,6 +68,25 @@ std::string device_for_rank(const std::string& spec, const DistributedEnv& env) 
 struct Communicator::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::Backend> group;
+  struct Bucket {
+    std::vector<size_t> members;  // parameter indices
+    int64_t numel = 0;
+    at::ScalarType dtype = at::kFloat;
+    torch::Device device = torch::kCPU;
+    torch::Tensor flat;           // the bucket's gradients, concatenated
+    size_t filled = 0;            // members whose gradient is in `flat`
+    c10::intrusive_ptr<c10d::Work> work;
+  };
+  struct Slot { size_t bucket = 0; int64_t offset = 0; bool filled = false; };
+  struct Reducer {
+    std::vector<torch::Tensor> params;
+    std::vector<Slot> slots;
+    std::vector<Bucket> buckets;
+    size_t next_launch = 0;       // buckets before this one are in flight
+    size_t launched_in_backward = 0;  // of the last update
+    bool armed = false;
+    std::mutex mutex;
+  } reducer;
 };
 
 Communicator::Communicator(const DistributedEnv& env, const torch::Device& device, std::chrono::seconds timeout)
@@ -130,42 +150,107 @@ void Communicator::barrier() {
   impl_->group->barrier()->wait();
 }
 
-void Communicator::all_reduce_gradients(const std::vector<torch::Tensor>& params, torch::Tensor& extra, double bucket_mb) {
+void Communicator::attach_gradients(const std::vector<torch::Tensor>& params, double bucket_mb) {
   if (!impl_) return;
-  torch::NoGradGuard no_grad;
-  // Buckets of consecutive parameters of one dtype, flattened into one buffer each, reduced concurrently.
-  struct Bucket { std::vector<torch::Tensor> grads; torch::Tensor flat; c10::intrusive_ptr<c10d::Work> work; };
-  std::vector<Bucket> buckets;
-  const int64_t limit = static_cast<int64_t>(bucket_mb * 1024 * 1024);
+  auto& r = impl_->reducer;
+  r.params = params;
+  r.slots.assign(params.size(), {});
+  r.buckets.clear();
+  const auto limit = static_cast<int64_t>(bucket_mb * 1024 * 1024);
   int64_t bytes = limit;
-  for (const auto& p : params) {
-    auto& g = p.mutable_grad();
-    if (!g.defined()) g = torch::zeros_like(p);
-    if (bytes + g.nbytes() > static_cast<size_t>(limit) || buckets.back().grads.front().scalar_type() != g.scalar_type()) {
-      buckets.emplace_back();
+  for (size_t k = params.size(); k-- > 0;) {
+    const auto& p = params[k];
+    const auto nbytes = static_cast<int64_t>(p.numel() * p.element_size());
+    if (bytes + nbytes > limit || r.buckets.back().dtype != p.scalar_type()) {
+      r.buckets.emplace_back();
+      r.buckets.back().dtype = p.scalar_type();
+      r.buckets.back().device = p.device();
       bytes = 0;
     }
-    buckets.back().grads.push_back(g);
-    bytes += static_cast<int64_t>(g.nbytes());
+    auto& b = r.buckets.back();
+    r.slots[k] = {r.buckets.size() - 1, b.numel};
+    b.members.push_back(k);
+    b.numel += p.numel();
+    bytes += nbytes;
   }
-  for (auto& b : buckets) {
-    std::vector<torch::Tensor> flat;
-    for (const auto& g : b.grads) flat.push_back(g.reshape({-1}));
-    b.flat = torch::cat(flat);
+  for (auto& b : r.buckets) b.flat = torch::zeros({b.numel}, torch::TensorOptions(b.dtype).device(b.device));
+  for (size_t k = 0; k < params.size(); ++k) {
+    auto param = params[k];  // hooks must not keep the tensor alive through a reference cycle: capture index
+    param.register_hook([this, k](const torch::Tensor& grad) { on_gradient(k, grad); });
+  }
+}
+
+void Communicator::arm_gradient_hooks() {
+  if (!impl_) return;
+  std::lock_guard<std::mutex> lock(impl_->reducer.mutex);
+  impl_->reducer.armed = true;
+}
+
+// Copies parameter k's final gradient (what is accumulated so far + this backward's part) into its bucket.
+void Communicator::fill_slot(size_t k, const torch::Tensor* incoming) {
+  auto& r = impl_->reducer;
+  auto& slot = r.slots[k];
+  if (slot.filled) return;
+  auto& b = r.buckets[slot.bucket];
+  auto view = b.flat.narrow(0, slot.offset, r.params[k].numel());
+  const auto& existing = r.params[k].grad();
+  if (incoming && existing.defined()) torch::add_out(view, existing.reshape({-1}), incoming->reshape({-1}));
+  else if (incoming) view.copy_(incoming->reshape({-1}));
+  else if (existing.defined()) view.copy_(existing.reshape({-1}));
+  else view.zero_();
+  slot.filled = true;
+  ++b.filled;
+}
+
+// Launches the buckets that are complete, strictly in bucket order.
+void Communicator::launch_ready_buckets(bool all) {
+  auto& r = impl_->reducer;
+  while (r.next_launch < r.buckets.size()) {
+    auto& b = r.buckets[r.next_launch];
+    if (!all && b.filled < b.members.size()) break;
     std::vector<at::Tensor> one{b.flat};
     b.work = impl_->group->allreduce(one);
+    ++r.next_launch;
   }
+}
+
+void Communicator::on_gradient(size_t k, const torch::Tensor& grad) {
+  std::lock_guard<std::mutex> lock(impl_->reducer.mutex);
+  if (!impl_->reducer.armed) return;
+  torch::NoGradGuard no_grad;
+  fill_slot(k, &grad);
+  launch_ready_buckets(false);
+}
+
+std::pair<size_t, size_t> Communicator::bucket_overlap() const {
+  if (!impl_) return {0, 0};
+  return {impl_->reducer.buckets.size(), impl_->reducer.launched_in_backward};
+}
+
+void Communicator::finish_gradients(torch::Tensor& extra) {
+  if (!impl_) return;
+  auto& r = impl_->reducer;
+  std::lock_guard<std::mutex> lock(r.mutex);
+  torch::NoGradGuard no_grad;
+  r.launched_in_backward = r.next_launch;
+  for (size_t k = 0; k < r.params.size(); ++k) fill_slot(k, nullptr);  // no gradient this time: what is there
+  launch_ready_buckets(true);
   std::vector<at::Tensor> ex{extra};
   auto extra_work = impl_->group->allreduce(ex);
-  for (auto& b : buckets) {
+  for (auto& b : r.buckets) {
     b.work->wait();
-    int64_t offset = 0;
-    for (auto& g : b.grads) {
-      g.copy_(b.flat.narrow(0, offset, g.numel()).view_as(g));
-      offset += g.numel();
+    for (size_t k : b.members) {
+      auto& g = r.params[k].mutable_grad();
+      auto sum = b.flat.narrow(0, r.slots[k].offset, r.params[k].numel()).view(r.params[k].sizes());
+      if (g.defined()) g.copy_(sum); else g = sum.clone();
+      r.slots[k].filled = false;
     }
+    b.filled = 0;
+    b.work.reset();
   }
   extra_work->wait();
+  r.next_launch = 0;
+  r.armed = false;
 }
 
 }  // namespace gnmt

@@ -43,15 +43,27 @@ class Communicator {
 
   // Copies rank 0's values into every rank's `tensors` (the initial weights).
   void broadcast(const std::vector<torch::Tensor>& tensors);
-  // Sums the gradients of `params` over the ranks, in place, in buckets of about `bucket_mb` MB launched
-  // together; an undefined gradient counts as zeros (and becomes defined). `extra` (a small float64 tensor of
-  // per-rank statistics) is summed in the same round.
-  void all_reduce_gradients(const std::vector<torch::Tensor>& params, torch::Tensor& extra, double bucket_mb = 25);
+  // Gradient reduction that overlaps backward, as PyTorch's DDP does: `params` are grouped (in reverse order,
+  // roughly the order backward produces their gradients) into buckets of about `bucket_mb` MB; a hook on each
+  // parameter copies its final gradient into its bucket, and a full bucket is summed over the ranks at once,
+  // in bucket order (the same order on every rank), while backward goes on.
+  void attach_gradients(const std::vector<torch::Tensor>& params, double bucket_mb = 25);
+  // Call before the backward pass that completes the update's gradients (the last accumulated batch).
+  void arm_gradient_hooks();
+  // After that backward pass (or with no backward at all on a rank without a batch): reduces what is left,
+  // waits, and writes the sums into the gradients (an undefined gradient counts as zeros and becomes
+  // defined). `extra` (a small float64 tensor of per-rank statistics) is summed in the same round.
+  void finish_gradients(torch::Tensor& extra);
+  // Buckets, and how many of them the last finish_gradients() found already launched during backward.
+  std::pair<size_t, size_t> bucket_overlap() const;
   // Sums a small tensor over the ranks, in place.
   void all_reduce(torch::Tensor& t);
   void barrier();
 
  private:
+  void on_gradient(size_t k, const torch::Tensor& grad);
+  void fill_slot(size_t k, const torch::Tensor* incoming);
+  void launch_ready_buckets(bool all);
   struct Impl;
   DistributedEnv env_;
   std::string backend_ = "none";

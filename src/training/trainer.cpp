@@ -388,6 +388,8 @@ int train(const TrainArgs& args) {
   scaler.good_steps = state.loss_scale_good_steps;
   const std::vector<torch::Tensor> params = model->parameters();
   const int64_t ranks = comm.world_size(), slots = ranks * T.accum_steps;
+  comm.attach_gradients(params, T.bucket_mb);
+  const int64_t first_step = state.step;
   // Each update takes the next ranks x accum_steps batches of the epoch's list: rank r trains slots r,
   // r + ranks, ... The loss is normalised by the target tokens of all of them, so the summed gradient equals
   // that of one process training the same global batch.
@@ -406,6 +408,7 @@ int train(const TrainArgs& args) {
       int64_t local_tokens = 0, local_src_tokens = 0;
       for (int64_t s = comm.rank(); s < used; s += ranks) {
         seed_batch(T.seed, state.step, s);
+        if (s + ranks >= used) comm.arm_gradient_hooks();  // this rank's last batch of the update
         auto batch = make_batch(train_data, batches[first + s]).to(device);
         torch::Tensor loss;
         {
@@ -424,7 +427,11 @@ int train(const TrainArgs& args) {
       auto stats = torch::tensor({local_loss, static_cast<double>(local_tokens), static_cast<double>(local_src_tokens),
                                   g_signals > 0 ? 1.0 : 0.0, out_of_time ? 1.0 : 0.0},
                                  torch::TensorOptions(torch::kFloat64).device(comm.backend() == "nccl" ? device : torch::Device(torch::kCPU)));
-      comm.all_reduce_gradients(params, stats);
+      comm.finish_gradients(stats);
+      if (comm.world_size() > 1 && state.step == first_step) {
+        auto [n_buckets, early] = comm.bucket_overlap();
+        spdlog::info("gradient buckets: {} of {:g} MB, {} reduced while backward was running", n_buckets, T.bucket_mb, early);
+      }
       stats = stats.cpu();
       const double loss_value = stats[0].item<double>();
       const auto step_tokens = static_cast<int64_t>(stats[1].item<double>());
