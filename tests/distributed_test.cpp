@@ -150,6 +150,17 @@ TEST_F(DataParallel, RankWithoutRendezvousAddressIsRefused) {
   EXPECT_FALSE(fs::exists(d / "never2"));
 }
 
+TEST_F(DataParallel, FailedSetupOnRankZeroStopsEveryRankAtOnce) {
+  const TempDir& d = *dir_;
+  test::write_text(d / "not_a_dir", "x\n");  // run_dir is a file: rank 0 cannot create it
+  auto ranks = run_ranks(d, 2, train_args(d, d / "not_a_dir", "--set training.max_steps=2"));
+  EXPECT_EQ(ranks[0].exit_code, 2) << ranks[0].output;
+  EXPECT_NE(ranks[0].output.find("run_dir " + (d / "not_a_dir") + ": cannot create or write to it"), std::string::npos) << ranks[0].output;
+  EXPECT_EQ(ranks[1].exit_code, 1) << ranks[1].output;
+  EXPECT_NE(ranks[1].output.find("rank 0 failed to set up the run (see its log); stopping"), std::string::npos) << ranks[1].output;
+  EXPECT_EQ(test::read_text(d / "not_a_dir"), "x\n");
+}
+
 TEST(DistributedEnvTest, ReadsTorchrunAndSlurmVariablesAndRejectsBadOnes) {
   auto with_env = [](const std::map<std::string, std::string>& vars, auto&& fn) {
     for (const char* v : {"WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "SLURM_NTASKS", "SLURM_PROCID", "SLURM_LOCALID"})

@@ -90,7 +90,7 @@ struct Communicator::Impl {
 };
 
 Communicator::Communicator(const DistributedEnv& env, const torch::Device& device, std::chrono::seconds timeout)
-    : env_(env) {
+    : env_(env), device_(device) {
   if (env.world_size <= 1) return;
   impl_ = std::make_unique<Impl>();
   c10d::TCPStoreOptions so;
@@ -143,6 +143,17 @@ void Communicator::all_reduce(torch::Tensor& t) {
   if (!impl_) return;
   std::vector<at::Tensor> one{t};
   impl_->group->allreduce(one)->wait();
+}
+
+torch::Tensor Communicator::stats_tensor(const std::vector<double>& values) const {
+  return torch::tensor(values, torch::TensorOptions(torch::kFloat64).device(backend_ == "nccl" ? device_ : torch::Device(torch::kCPU)));
+}
+
+std::vector<double> Communicator::sum_over_ranks(const std::vector<double>& values) {
+  auto t = stats_tensor(values);
+  all_reduce(t);
+  t = t.cpu();
+  return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
 }
 
 void Communicator::barrier() {

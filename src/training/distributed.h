@@ -58,6 +58,10 @@ class Communicator {
   std::pair<size_t, size_t> bucket_overlap() const;
   // Sums a small tensor over the ranks, in place.
   void all_reduce(torch::Tensor& t);
+  // A float64 tensor of per-rank statistics on the device the backend reduces on (CUDA for NCCL, else CPU).
+  torch::Tensor stats_tensor(const std::vector<double>& values) const;
+  // The element-wise sums of `values` over the ranks (the values themselves for one process).
+  std::vector<double> sum_over_ranks(const std::vector<double>& values);
   void barrier();
 
  private:
@@ -67,6 +71,7 @@ class Communicator {
   struct Impl;
   DistributedEnv env_;
   std::string backend_ = "none";
+  torch::Device device_ = torch::kCPU;
   std::unique_ptr<Impl> impl_;
 };
 

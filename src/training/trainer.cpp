@@ -179,7 +179,7 @@ int train(const TrainArgs& args) {
     spdlog::info("data-parallel training: {} processes ({} backend, launched by {}), global batch = {} x {} x {} tokens",
                  comm.world_size(), comm.backend(), dist_env.launcher, comm.world_size(), T.accum_steps, T.batch_tokens);
   const std::string spm_path = cfg.run_dir + "/spm.model";
-  if (main_rank) {
+  auto prepare_run_dir = [&] {
     std::error_code ec;
     fs::create_directories(cfg.run_dir, ec);
     if (ec || access(cfg.run_dir.c_str(), W_OK) != 0)
@@ -190,7 +190,7 @@ int train(const TrainArgs& args) {
       auto name = e.path().filename().string();
       if (std::regex_match(name, tmp_re) && fs::remove(e.path(), ec)) spdlog::info("removed {} left by an interrupted save", e.path().string());
     }
-  }
+  };
   // Tokenizer: given, or kept from an earlier run in this directory, or trained now (by rank 0; the other
   // ranks wait for it and load the file).
   auto make_tokenizer = [&] {
@@ -207,8 +207,14 @@ int train(const TrainArgs& args) {
     return Tokenizer::load(spm_path);
   };
   std::optional<Tokenizer> tok_holder;
-  if (main_rank) tok_holder = make_tokenizer();
-  comm.barrier();
+  std::exception_ptr setup_error;
+  if (main_rank) {
+    try { prepare_run_dir(); tok_holder = make_tokenizer(); } catch (...) { setup_error = std::current_exception(); }
+  }
+  // Rank 0's setup can fail (bad run_dir, corpus): every rank learns it here instead of waiting for a timeout.
+  const bool setup_failed = comm.sum_over_ranks({setup_error ? 1.0 : 0.0})[0] > 0;
+  if (setup_error) std::rethrow_exception(setup_error);
+  if (setup_failed) throw std::runtime_error("rank 0 failed to set up the run (see its log); stopping");
   if (!main_rank) tok_holder = make_tokenizer();
   const Tokenizer& tok = *tok_holder;
   spdlog::info("tokenizer: {} pieces", tok.vocab_size());
@@ -424,9 +430,8 @@ int train(const TrainArgs& args) {
       state.batch_in_epoch += used;
       // One round sums the gradients and the statistics every rank needs to take the same decisions.
       const bool out_of_time = T.max_minutes > 0 && elapsed() >= T.max_minutes * 60;
-      auto stats = torch::tensor({local_loss, static_cast<double>(local_tokens), static_cast<double>(local_src_tokens),
-                                  g_signals > 0 ? 1.0 : 0.0, out_of_time ? 1.0 : 0.0},
-                                 torch::TensorOptions(torch::kFloat64).device(comm.backend() == "nccl" ? device : torch::Device(torch::kCPU)));
+      auto stats = comm.stats_tensor({local_loss, static_cast<double>(local_tokens), static_cast<double>(local_src_tokens),
+                                      g_signals > 0 ? 1.0 : 0.0, out_of_time ? 1.0 : 0.0});
       comm.finish_gradients(stats);
       if (comm.world_size() > 1 && state.step == first_step) {
         auto [n_buckets, early] = comm.bucket_overlap();
@@ -498,13 +503,10 @@ int train(const TrainArgs& args) {
             try { save(stop || early_stopped, best); } catch (const std::exception& e) { save_error = e.what(); }
           }
         }
-        auto flags = torch::tensor({early_stopped ? 1.0 : 0.0, save_error.empty() ? 0.0 : 1.0},
-                                   torch::TensorOptions(torch::kFloat64).device(comm.backend() == "nccl" ? device : torch::Device(torch::kCPU)));
-        comm.all_reduce(flags);
-        flags = flags.cpu();
+        const auto flags = comm.sum_over_ranks({early_stopped ? 1.0 : 0.0, save_error.empty() ? 0.0 : 1.0});
         if (!save_error.empty()) throw std::runtime_error(save_error);
-        if (flags[1].item<double>() > 0) throw std::runtime_error("rank 0 could not save a checkpoint; stopping");
-        if (flags[0].item<double>() > 0) { early_stopped = true; stop = true; }
+        if (flags[1] > 0) throw std::runtime_error("rank 0 could not save a checkpoint; stopping");
+        if (flags[0] > 0) { early_stopped = true; stop = true; }
         log_pause += std::chrono::duration<double>(clock::now() - step_end).count();
       }
       if (stop) break;
