@@ -232,6 +232,10 @@ TEST(KeepBest, KeepsTheBestNCheckpointsByTheMetricAndTheLastOnes) {
     if (e.path().filename().string().rfind("ckpt-", 0) == 0) have.insert(e.path().filename().string());
   EXPECT_EQ(have, want) << last.state.history << "\nbest list: " << last.state.best_steps;
   EXPECT_EQ(load_checkpoint(d / "run/best.pt", torch::kCPU).state.step, by_xent[0].second);
+  auto info = run_gnmt("info " + (d / "run/last.pt"));
+  ASSERT_EQ(info.exit_code, 0) << info.output;
+  EXPECT_NE(info.output.find("best checkpoints (step:score, best first): " + std::to_string(by_xent[0].second) + ":-"),
+            std::string::npos) << info.output;
 }
 
 TEST(MixedPrecision, AutocastScopeCastsMatrixProductsOnlyInside) {

@@ -121,6 +121,9 @@ void add_info_command(CLI::App& app, int* exit_code) {
               << "\nEMA weights: " << (ck.ema.empty() ? "no" : "yes") << "\nbest valid BLEU: " << ck.state.best_valid_bleu
               << "\nbest valid xent: " << ck.state.best_valid_xent
               << "\nvalidations since best: " << ck.state.validations_since_best
+              << "\nbest checkpoints (step:score, best first): " << (ck.state.best_steps.empty() ? "none" : ck.state.best_steps)
+              << "\nprocesses (last step): " << ck.state.world_size
+              << (ck.config.training.precision == "fp16" ? "\nfp16 loss scale: " + std::to_string(ck.state.loss_scale) : std::string())
               << "\nvalidation history:\n" << ck.state.history
               << "config:\n" << dump_config(ck.config);
     *exit_code = 0;

@@ -1,6 +1,7 @@
 #include "training/distributed.h"
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef GNMT_WITH_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
@@ -93,14 +94,20 @@ Communicator::Communicator(const DistributedEnv& env, const torch::Device& devic
     : env_(env), device_(device) {
   if (env.world_size <= 1) return;
   impl_ = std::make_unique<Impl>();
+  // Under torchrun the elastic agent already serves the store at MASTER_ADDR:MASTER_PORT (as PyTorch does,
+  // every rank is then a client); keys are prefixed per restart so a restarted job starts clean.
+  const char* agent = env_or_null("TORCHELASTIC_USE_AGENT_STORE");
+  const bool agent_store = agent && std::string(agent) == "True";
   c10d::TCPStoreOptions so;
   so.port = static_cast<uint16_t>(env.master_port);
-  so.isServer = env.rank == 0;
+  so.isServer = env.rank == 0 && !agent_store;
   so.numWorkers = env.world_size;
-  so.waitWorkers = true;
+  so.waitWorkers = !agent_store;
   so.timeout = timeout;
   try {
-    impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
+    auto tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
+    const char* restart = env_or_null("TORCHELASTIC_RESTART_COUNT");
+    impl_->store = c10::make_intrusive<c10d::PrefixStore>(std::string("gnmt/attempt_") + (restart ? restart : "0"), tcp);
   } catch (const std::exception& e) {
     throw std::runtime_error("rank " + std::to_string(env.rank) + ": cannot join the rendezvous at " + env.master_addr + ":" +
                              std::to_string(env.master_port) + ": " + std::string(e.what()).substr(0, 300));
