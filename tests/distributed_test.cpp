@@ -150,6 +150,22 @@ TEST_F(DataParallel, RankWithoutRendezvousAddressIsRefused) {
   EXPECT_FALSE(fs::exists(d / "never2"));
 }
 
+// Launched as PyTorch jobs are: torchrun (from the torch install scripts/setup.sh made) runs gnmt itself.
+TEST_F(DataParallel, TorchrunLaunchesGnmtLikeAPyTorchJob) {
+  const TempDir& d = *dir_;
+  const char* deps = std::getenv("GNMT_DEPS");
+  const std::string torchrun = std::string(deps ? deps : "/opt/gnmt-deps") + "/venv/bin/torchrun";
+  if (!fs::exists(torchrun)) GTEST_SKIP() << torchrun << " not found";
+  ASSERT_EQ(single_->exit_code, 0) << single_->output;
+  auto r = test::run_command("OMP_NUM_THREADS=1 " + torchrun + " --standalone --nproc_per_node 2 --no-python " GNMT_BINARY " " +
+                             train_args(d, d / "torchrun", "--set training.max_steps=12"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("data-parallel training: 2 processes (gloo backend, launched by torchrun)"), std::string::npos) << r.output;
+  auto expected = losses(single_->output), got = losses(r.output);
+  ASSERT_EQ(got.size(), 12u) << r.output;
+  for (const auto& [step, loss] : expected) EXPECT_NEAR(got[step], loss, 1e-5 * loss) << "step " << step;
+}
+
 TEST_F(DataParallel, FailedSetupOnRankZeroStopsEveryRankAtOnce) {
   const TempDir& d = *dir_;
   test::write_text(d / "not_a_dir", "x\n");  // run_dir is a file: rank 0 cannot create it
