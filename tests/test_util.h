@@ -54,9 +54,10 @@ struct RunResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs the gnmt binary with `args` (a shell-quoted string), capturing stdout+stderr.
-inline RunResult run_gnmt(const std::string& args) {
-  std::string cmd = std::string(GNMT_BINARY) + " " + args + " 2>&1";
+// Runs the gnmt binary with `args` (a shell-quoted string), capturing stdout+stderr. `prefix` goes before the
+// binary in the shell command line (e.g. "ulimit -f 1; " or a command that runs it as another user).
+inline RunResult run_gnmt(const std::string& args, const std::string& prefix = "") {
+  std::string cmd = prefix + std::string(GNMT_BINARY) + " " + args + " 2>&1";
   RunResult r;
   FILE* p = popen(cmd.c_str(), "r");
   char buf[4096];

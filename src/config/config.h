@@ -62,6 +62,7 @@ struct TrainingOptions {
   std::string best_metric = "bleu"; // best.pt and early stopping follow: bleu (higher) | xent (lower)
   int64_t early_stop = 0;           // stop after N validations in a row without a new best (0 = off)
   double ema_decay = 0;             // exponential moving average of the weights, used for validation (0 = off)
+  int64_t max_bad_steps = 5;        // stop after N steps in a row with a NaN/inf loss or gradient norm (each is skipped)
   template <class V> void visit(V&& v) {
     v("seed", seed); v("batch_tokens", batch_tokens); v("max_steps", max_steps); v("max_epochs", max_epochs);
     v("max_minutes", max_minutes); v("lr", lr); v("warmup_steps", warmup_steps); v("decay", decay);
@@ -69,6 +70,7 @@ struct TrainingOptions {
     v("label_smoothing", label_smoothing); v("log_every", log_every); v("valid_every", valid_every);
     v("save_every", save_every); v("keep_last", keep_last); v("valid_bleu_lines", valid_bleu_lines);
     v("threads", threads); v("best_metric", best_metric); v("early_stop", early_stop); v("ema_decay", ema_decay);
+    v("max_bad_steps", max_bad_steps);
   }
 };
 

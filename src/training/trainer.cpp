@@ -23,6 +23,7 @@
 #include "eval/text_io.h"
 #include "models/model.h"
 #include "training/checkpoint.h"
+#include "training/numerics.h"
 #include "translator/translator.h"
 
 namespace gnmt {
@@ -297,7 +298,8 @@ int train(const TrainArgs& args) {
   const double seconds_before = state.train_seconds;
   auto elapsed = [&] { return seconds_before + std::chrono::duration<double>(clock::now() - start).count(); };
   double log_loss = 0;
-  int64_t log_tokens = 0, log_src_tokens = 0, bad_steps = 0;
+  int64_t log_tokens = 0, log_src_tokens = 0;
+  StepGuard step_guard(T.max_bad_steps);
   auto log_start = clock::now();
   double log_pause = 0;  // seconds spent validating/saving since log_start
   bool stop = false, preempted = false;
@@ -322,14 +324,7 @@ int train(const TrainArgs& args) {
       (loss / static_cast<double>(batch.tgt_tokens)).backward();
       const double loss_value = loss.item<double>();
       ++state.batch_in_epoch;
-      if (!std::isfinite(loss_value)) {
-        ++bad_steps;
-        spdlog::warn("step {}: loss is {}; update skipped ({} in a row)", state.step + 1, loss_value, bad_steps);
-        if (bad_steps >= 10) throw Error("training diverged: 10 steps in a row with a non-finite loss; lower training.lr");
-        continue;
-      }
-      bad_steps = 0;
-      if (T.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), T.clip_norm);
+      if (!step_guard.check_and_clip(loss_value, model->parameters(), T.clip_norm, state.step + 1)) continue;  // NaN/inf: skipped
       optimizer.step();
       update_ema();
       ++state.step;
