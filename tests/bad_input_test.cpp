@@ -121,9 +121,26 @@ class BadInput : public ::testing::Test {
                     " --set data.train_tgt=" + (d / "train.tgt") + " --set run_dir=" + (d / "run") +
                     " --set training.max_steps=2 --set training.log_every=1 " + extra, prefix);
   }
+  // Trains (exit 0) on 100 generated pairs plus `src_tail`/`tgt_tail` and finds `log` in the output.
+  void expect_trains_and_logs(const std::string& src_tail, const std::string& tgt_tail, const std::string& extra,
+                              const std::string& log) {
+    make_reversal_corpus(d / "train.src", d / "train.tgt", 100, 32);
+    write_text(d / "train.src", read_text(d / "train.src") + src_tail);
+    write_text(d / "train.tgt", read_text(d / "train.tgt") + tgt_tail);
+    auto r = train(extra);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find(log), std::string::npos) << "expected: " << log << "\noutput:\n" << r.output;
+  }
   std::string write_config(const std::string& yaml) {
     write_text(d / "bad.yaml", yaml);
     return d / "bad.yaml";
+  }
+  // `gnmt train --config` on `yaml` fails with exit code 2 and "<config path><message>", touching no file.
+  void expect_config_refused(const std::string& yaml, const std::string& message) {
+    auto cfg = write_config(yaml);
+    snapshot();
+    expect_failure(run_gnmt("train --config " + cfg), 2, cfg + message);
+    expect_unchanged();
   }
 
   // The run most cases translate with or resume: tiny.yaml, 30 steps, data.max_len 20. Trained once per build
@@ -175,52 +192,36 @@ TEST_F(BadInput, ConfigYamlSyntaxError) {
 }
 
 TEST_F(BadInput, ConfigUnknownKeySuggestsNearest) {
-  auto cfg = write_config("training:\n  warmup_step: 10\n");
-  snapshot();
-  expect_failure(run_gnmt("train --config " + cfg), 2,
-                 cfg + ":2:3: unknown key 'training.warmup_step' (did you mean 'warmup_steps'?)");
-  expect_unchanged();
+  expect_config_refused("training:\n  warmup_step: 10\n",
+                        ":2:3: unknown key 'training.warmup_step' (did you mean 'warmup_steps'?)");
 }
 
 // Found by tests/fuzz/config_fuzz.cpp: a key that is a list or a mapping escaped as yaml-cpp's bad_conversion
 // (exit code 1, no file or line).
 TEST_F(BadInput, ConfigNonScalarKey) {
-  auto cfg = write_config("model:\n  [hidden_size]: 1\n");
-  snapshot();
-  expect_failure(run_gnmt("train --config " + cfg), 2, cfg + ":2:3: a key must be a plain name, not a list or a mapping");
-  write_config("{a: 1}: 2\n");
-  snapshot();
-  expect_failure(run_gnmt("train --config " + cfg), 2, cfg + ":1:1: a key must be a plain name");
-  expect_unchanged();
+  expect_config_refused("model:\n  [hidden_size]: 1\n",
+                        ":2:3: a key must be a plain name, not a list or a mapping");
+  expect_config_refused("{a: 1}: 2\n", ":1:1: a key must be a plain name");
 }
 
 TEST_F(BadInput, ConfigWrongType) {
-  auto cfg = write_config("training:\n  max_steps: ten\n");
-  snapshot();
-  expect_failure(run_gnmt("train --config " + cfg), 2, cfg + ":2:14: key 'training.max_steps' expects an integer, got 'ten'");
-  expect_unchanged();
+  expect_config_refused("training:\n  max_steps: ten\n",
+                        ":2:14: key 'training.max_steps' expects an integer, got 'ten'");
 }
 
 TEST_F(BadInput, ConfigNegativeLayers) {
-  auto cfg = write_config("model:\n  dec_layers: 2\n  enc_layers: -2\n");
-  snapshot();
-  expect_failure(run_gnmt("train --config " + cfg), 2,
-                 cfg + ":3:15: config key 'model.enc_layers': must be at least 2");
-  expect_unchanged();
+  expect_config_refused("model:\n  dec_layers: 2\n  enc_layers: -2\n",
+                        ":3:15: config key 'model.enc_layers': must be at least 2");
 }
 
 TEST_F(BadInput, ConfigDropoutAtLeastOne) {
-  auto cfg = write_config("model:\n  dropout: 1.0\n");
-  snapshot();
-  expect_failure(run_gnmt("train --config " + cfg), 2, cfg + ":2:12: config key 'model.dropout': must be in [0, 1)");
-  expect_unchanged();
+  expect_config_refused("model:\n  dropout: 1.0\n",
+                        ":2:12: config key 'model.dropout': must be in [0, 1)");
 }
 
 TEST_F(BadInput, ConfigResidualStartBelowOne) {
-  auto cfg = write_config("model:\n  residual_start: 0\n");
-  snapshot();
-  expect_failure(run_gnmt("train --config " + cfg), 2, cfg + ":2:19: config key 'model.residual_start': must be at least 1");
-  expect_unchanged();
+  expect_config_refused("model:\n  residual_start: 0\n",
+                        ":2:19: config key 'model.residual_start': must be at least 1");
 }
 
 TEST_F(BadInput, ConfigBeamZero) {
@@ -261,21 +262,14 @@ TEST_F(BadInput, ConfigConflictingOptions) {
   snapshot();
   expect_failure(run_gnmt("train --config " + kTiny + " --set data.train_src=" + (d / "a")), 2,
                  "config key 'data.train_tgt': train_src and train_tgt must be given together");
-  auto cfg = write_config("model:\n  emb_dim: 32\n  hidden_size: 64\n");
-  snapshot();
-  expect_failure(run_gnmt("train --config " + cfg), 2,
-                 cfg + ": config key 'model.tie_output': needs model.emb_dim == model.hidden_size (or set tie_output: false)");
-  expect_unchanged();
+  expect_config_refused("model:\n  emb_dim: 32\n  hidden_size: 64\n",
+                        ": config key 'model.tie_output': needs model.emb_dim == model.hidden_size (or set tie_output: false)");
 }
 
 TEST_F(BadInput, ConfigEmptyFile) {
-  auto cfg = write_config("# nothing here\n");
-  snapshot();
-  expect_failure(run_gnmt("train --config " + cfg), 2, cfg + ": config is empty; expected a mapping with model/data/training keys");
-  write_config("");
-  snapshot();
-  expect_failure(run_gnmt("train --config " + cfg), 2, cfg + ": config is empty");
-  expect_unchanged();
+  expect_config_refused("# nothing here\n",
+                        ": config is empty; expected a mapping with model/data/training keys");
+  expect_config_refused("", ": config is empty");
 }
 
 // ---- corpora ----
@@ -295,13 +289,8 @@ TEST_F(BadInput, CorpusLineCountMismatch) {
 }
 
 TEST_F(BadInput, CorpusEmptyLinesSkippedAndCounted) {
-  make_reversal_corpus(d / "train.src", d / "train.tgt", 100, 32);
-  write_text(d / "train.src", read_text(d / "train.src") + "\nka lo\n   \n");
-  write_text(d / "train.tgt", read_text(d / "train.tgt") + "lo ka\n\nmi\n");
-  auto r = train("");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("train: 100 pairs kept of 103 (3 with an empty side, 0 longer than max_len 100)"), std::string::npos)
-      << r.output;
+  expect_trains_and_logs("\nka lo\n   \n", "lo ka\n\nmi\n", "",
+                         "train: 100 pairs kept of 103 (3 with an empty side, 0 longer than max_len 100)");
 }
 
 TEST_F(BadInput, TranslateEmptyLinesPassThrough) {
@@ -366,15 +355,10 @@ TEST_F(BadInput, TranslateCrlfInputHandled) {
 }
 
 TEST_F(BadInput, CorpusOverlongLineFiltered) {
-  make_reversal_corpus(d / "train.src", d / "train.tgt", 100, 35);
   std::string longline;
   for (int i = 0; i < 40; ++i) longline += "ka lo ";
-  write_text(d / "train.src", read_text(d / "train.src") + longline + "\n");
-  write_text(d / "train.tgt", read_text(d / "train.tgt") + "lo ka\n");
-  auto r = train("--set data.max_len=20");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("train: 100 pairs kept of 101 (0 with an empty side, 1 longer than max_len 20)"), std::string::npos)
-      << r.output;
+  expect_trains_and_logs(longline + "\n", "lo ka\n", "--set data.max_len=20",
+                         "train: 100 pairs kept of 101 (0 with an empty side, 1 longer than max_len 20)");
 }
 
 // A line of more than the checkpoint's data.max_len (20) subwords: translated as ceil(n / 20) near-equal pieces,
