@@ -67,7 +67,10 @@ inline RunResult run_command(const std::string& command) {
   return r;
 }
 
-// Runs the gnmt binary with `args` (a shell-quoted string), capturing stdout+stderr.
-inline RunResult run_gnmt(const std::string& args) { return run_command(std::string(GNMT_BINARY) + " " + args); }
+// Runs the gnmt binary with `args` (a shell-quoted string), capturing stdout+stderr. `prefix` goes before the
+// binary in the shell command line (e.g. "ulimit -f 1; " or a command that runs it as another user).
+inline RunResult run_gnmt(const std::string& args, const std::string& prefix = "") {
+  return run_command(prefix + std::string(GNMT_BINARY) + " " + args);
+}
 
 }  // namespace gnmt::test

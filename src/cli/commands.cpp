@@ -21,6 +21,33 @@
 namespace gnmt {
 namespace fs = std::filesystem;
 
+namespace {
+// Runs `work`; an allocation that fails (c10::OutOfMemoryError from LibTorch on CPU or GPU, std::bad_alloc)
+// becomes one line naming the batch size that asked for too much, instead of LibTorch's multi-line report.
+template <class F>
+void explain_out_of_memory(const std::string& batch, F&& work) {
+  auto fail = [&](const std::string& why) {
+    throw std::runtime_error("out of memory with " + batch + " (" + why + "); lower it and run again");
+  };
+  // LibTorch's CPU allocator reports failure through CAFFE_ENFORCE, which this build makes fatal (abort) unless
+  // the flag is off; with it off the failure is a c10::Error like any other.
+  FLAGS_caffe2_use_fatal_for_enforce = false;
+  try {
+    work();
+  } catch (const c10::OutOfMemoryError& e) {
+    std::string why = e.what_without_backtrace();
+    fail(why.substr(0, why.find('\n')));
+  } catch (const c10::Error& e) {
+    std::string why = e.what_without_backtrace();
+    why = why.substr(0, why.find('\n'));
+    if (why.find("can't allocate memory") == std::string::npos && why.find("not enough memory") == std::string::npos) throw;
+    fail(why.substr(why.find("DefaultCPUAllocator") == std::string::npos ? 0 : why.find("DefaultCPUAllocator")));
+  } catch (const std::bad_alloc&) {
+    fail("std::bad_alloc");
+  }
+}
+}  // namespace
+
 void add_train_command(CLI::App& app, int* exit_code) {
   struct Opts { std::string config; std::vector<std::string> set; bool resume = false, dump = false, exact = false; };
   auto o = std::make_shared<Opts>();
@@ -29,11 +56,13 @@ void add_train_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--set", o->set, "Override a config key: --set section.key=value (repeatable), e.g. --set training.lr=0.001");
   cmd->add_flag("--resume", o->resume, "Continue the run in run_dir from its last checkpoint (last.pt)");
   cmd->add_flag("--dump-config", o->dump, "Print the resolved config (defaults, file and --set merged) and exit");
-  cmd->add_flag("--exact-losses", o->exact, "Log losses with 17 decimals (to compare runs bit for bit)");
+  auto* exact = cmd->add_flag("--exact-losses", o->exact, "Log losses with 17 decimals (to compare runs bit for bit)");
+  cmd->get_option("--dump-config")->excludes(cmd->get_option("--resume"))->excludes(exact);  // dump trains nothing
   cmd->callback([o, exit_code] {
     Config cfg = load_config(o->config, o->set);
     if (o->dump) { std::cout << dump_config(cfg); *exit_code = 0; return; }
-    *exit_code = train(TrainArgs{cfg, o->resume, o->exact});
+    explain_out_of_memory("training.batch_tokens=" + std::to_string(cfg.training.batch_tokens),
+                          [&] { *exit_code = train(TrainArgs{cfg, o->resume, o->exact}); });
   });
 }
 
@@ -91,9 +120,11 @@ void add_translate_command(CLI::App& app, int* exit_code) {
       for (auto& p : ck.model->named_parameters()) p.value().copy_(ck.ema.at(p.key()));
     }
     ck.model->to(device);
-    Translator translator(ck.model, ck.tokenizer, d, device);
+    Translator translator(ck.model, ck.tokenizer, d, device, ck.config.data.max_len);
     auto t0 = std::chrono::steady_clock::now();
-    auto out = translator.translate(lines);
+    std::vector<std::string> out;
+    explain_out_of_memory("--batch-size " + std::to_string(d.batch_size) + " and --beam " + std::to_string(d.beam),
+                          [&] { out = translator.translate(lines); });
     double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::string text;
     for (const auto& l : out) text += l + "\n";

@@ -61,6 +61,12 @@ void assign(T& field, const YAML::Node& node, const std::string& key, const std:
   }
 }
 
+// A mapping key as text; a key that is itself a list or a mapping (`[a]: 1`, `{a: 1}: 2`) is refused.
+std::string key_text(const YAML::Node& key, const std::string& origin) {
+  if (!key.IsScalar()) throw Error(where(origin, key.Mark()) + "a key must be a plain name, not a list or a mapping");
+  return key.Scalar();
+}
+
 // Applies a YAML map to an options struct, rejecting unknown keys.
 template <class Section>
 void load_section(Section& section, const YAML::Node& node, const std::string& name, const std::string& origin) {
@@ -69,7 +75,7 @@ void load_section(Section& section, const YAML::Node& node, const std::string& n
   std::vector<std::string> valid;
   section.visit([&](const char* k, auto&) { valid.push_back(k); });
   for (const auto& kv : node) {
-    std::string key = kv.first.as<std::string>();
+    std::string key = key_text(kv.first, origin);
     bool found = false;
     section.visit([&](const char* k, auto& field) {
       if (key == k) { assign(field, kv.second, name + "." + key, origin); found = true; }
@@ -79,11 +85,36 @@ void load_section(Section& section, const YAML::Node& node, const std::string& n
   }
 }
 
+// What validate() throws: the message names the key; parse_config adds where the value came from.
+class KeyError : public Error {
+ public:
+  KeyError(std::string key, const std::string& message) : Error(message), key(std::move(key)) {}
+  std::string key;
+};
+
+// "file:line:col: " of the value of `key` ("section.name") in the YAML, "--set K=V: " when an override set it
+// last, or just "origin: " when the value is a default that clashes with another key.
+std::string origin_of(const std::string& key, const YAML::Node& root, const std::string& origin,
+                      const std::vector<std::string>& overrides) {
+  for (auto it = overrides.rbegin(); it != overrides.rend(); ++it)
+    if (it->rfind(key + "=", 0) == 0) return "--set " + *it + ": ";
+  // Lookups on const nodes only (operator= on a yaml-cpp node would rewrite the tree).
+  const YAML::Node& r = root;
+  const auto dot = key.find('.');
+  auto find = [&]() -> YAML::Node {
+    if (dot == std::string::npos) return r[key];
+    const YAML::Node section = r[key.substr(0, dot)];
+    return section.IsDefined() && section.IsMap() ? section[key.substr(dot + 1)] : YAML::Node();
+  };
+  const YAML::Node value = find();
+  return value.IsDefined() && !value.IsNull() ? where(origin, value.Mark()) : origin + ": ";
+}
+
 const std::vector<std::string> kTopKeys = {"model", "data", "training", "decoding", "run_dir", "device"};
 
 void apply_root(Config& c, const YAML::Node& root, const std::string& origin) {
   for (const auto& kv : root) {
-    std::string key = kv.first.as<std::string>();
+    std::string key = key_text(kv.first, origin);
     if (key == "model") load_section(c.model, kv.second, key, origin);
     else if (key == "data") load_section(c.data, kv.second, key, origin);
     else if (key == "training") load_section(c.training, kv.second, key, origin);
@@ -150,7 +181,11 @@ Config parse_config(const std::string& text, const std::string& origin, const st
   Config c;
   apply_root(c, root, origin);
   for (const auto& o : overrides) apply_override(c, o);
-  validate(c);
+  try {
+    validate(c);
+  } catch (const KeyError& e) {
+    throw Error(origin_of(e.key, root, origin, overrides) + e.what());
+  }
   return c;
 }
 
@@ -160,7 +195,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
 }
 
 void validate(const Config& c) {
-  auto fail = [](const std::string& key, const std::string& what) { throw Error("config key '" + key + "': " + what); };
+  auto fail = [](const std::string& key, const std::string& what) { throw KeyError(key, "config key '" + key + "': " + what); };
   const auto& m = c.model;
   if (m.vocab_size < 16) fail("model.vocab_size", "must be at least 16");
   if (m.emb_dim < 1) fail("model.emb_dim", "must be positive");
@@ -206,6 +241,7 @@ void validate(const Config& c) {
     fail("training.precision", "expected fp32, bf16 or fp16, got '" + t.precision + "'");
   if (t.precision == "fp16" && c.device == "cpu")
     fail("training.precision", "fp16 needs a CUDA device (device: cpu given); use bf16 or fp32 on CPU");
+  if (t.max_bad_steps < 1) fail("training.max_bad_steps", "must be at least 1");
   const auto& b = c.decoding;
   if (b.beam < 1) fail("decoding.beam", "must be at least 1");
   if (b.alpha < 0) fail("decoding.alpha", "must be >= 0");

@@ -66,6 +66,7 @@ struct TrainingOptions {
   int64_t accum_steps = 1;          // batches per update on each process: global batch = ranks x accum x batch
   double bucket_mb = 25;            // data-parallel: gradients are summed over processes in buckets of this size
   std::string precision = "fp32";   // fp32 | bf16 (autocast) | fp16 (autocast + dynamic loss scaling, CUDA)
+  int64_t max_bad_steps = 5;        // stop after N steps in a row with a NaN/inf loss or gradient norm (each is skipped)
   template <class V> void visit(V&& v) {
     v("seed", seed); v("batch_tokens", batch_tokens); v("max_steps", max_steps); v("max_epochs", max_epochs);
     v("max_minutes", max_minutes); v("lr", lr); v("warmup_steps", warmup_steps); v("decay", decay);
@@ -75,6 +76,7 @@ struct TrainingOptions {
     v("threads", threads); v("best_metric", best_metric); v("early_stop", early_stop); v("ema_decay", ema_decay);
     v("keep_best", keep_best); v("accum_steps", accum_steps); v("precision", precision);
     v("bucket_mb", bucket_mb);
+    v("max_bad_steps", max_bad_steps);
   }
 };
 

@@ -7,18 +7,26 @@
 
 #include "common/error.h"
 #include "common/fs.h"
+#include "eval/text_io.h"
 
 namespace gnmt {
 
 void Tokenizer::train(const std::vector<std::string>& files, const TokenizerTrainOptions& o,
                       const std::string& model_path) {
-  std::string input;
+  // SentencePiece reads the text as read_text_lines does for training and translation: UTF-8 checked (an
+  // error names the file and line before any training), BOM and '\r' of Windows line endings removed.
+  std::string text, names;
   for (const auto& f : files) {
     require_readable_file(f, "tokenizer training file");
-    input += (input.empty() ? "" : ",") + f;
+    for (const auto& line : read_text_lines(f)) text += line + "\n";
+    names += (names.empty() ? "" : ", ") + f;
   }
-  sentencepiece::SetRandomGeneratorSeed(o.seed);
+  if (text.find_first_not_of(" \t\n") == std::string::npos) throw Error("cannot train SentencePiece on " + names + ": no text (the files are empty or blank)");
   std::string prefix = model_path + ".training";
+  const std::string input = prefix + ".txt";
+  write_file_atomically(input, text);
+  struct Remove { std::string p; ~Remove() { std::error_code ec; std::filesystem::remove(p, ec); } } remove_input{input};
+  sentencepiece::SetRandomGeneratorSeed(o.seed);
   std::string args = "--input=" + input + " --model_prefix=" + prefix + " --model_type=unigram" +
                      " --vocab_size=" + std::to_string(o.vocab_size) +
                      " --character_coverage=" + std::to_string(o.character_coverage) +
@@ -26,7 +34,7 @@ void Tokenizer::train(const std::vector<std::string>& files, const TokenizerTrai
                      " --shuffle_input_sentence=true --hard_vocab_limit=false --num_threads=2" +
                      " --pad_id=0 --unk_id=1 --bos_id=2 --eos_id=3 --minloglevel=1";
   auto status = sentencepiece::SentencePieceTrainer::Train(args);
-  if (!status.ok()) throw Error("SentencePiece training failed on " + input + ": " + status.ToString());
+  if (!status.ok()) throw Error("SentencePiece training failed on " + names + ": " + status.ToString());
   std::string bytes = read_file(prefix + ".model");
   std::filesystem::remove(prefix + ".model");
   std::filesystem::remove(prefix + ".vocab");

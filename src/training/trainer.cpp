@@ -26,6 +26,7 @@
 #include "training/checkpoint.h"
 #include "training/distributed.h"
 #include "training/mixed_precision.h"
+#include "training/numerics.h"
 #include "translator/translator.h"
 
 namespace gnmt {
@@ -376,7 +377,8 @@ int train(const TrainArgs& args) {
   const double seconds_before = state.train_seconds;
   auto elapsed = [&] { return seconds_before + std::chrono::duration<double>(clock::now() - start).count(); };
   double log_loss = 0;
-  int64_t log_tokens = 0, log_src_tokens = 0, bad_steps = 0;
+  int64_t log_tokens = 0, log_src_tokens = 0;
+  StepGuard step_guard(T.max_bad_steps);
   auto log_start = clock::now();
   double log_pause = 0;  // seconds spent validating/saving since log_start
   bool stop = false, preempted = false;
@@ -445,21 +447,18 @@ int train(const TrainArgs& args) {
         torch::NoGradGuard no_grad;
         for (const auto& p : params) if (p.grad().defined()) p.grad().mul_(1.0 / scaler.scale);
       }
-      const double grad_norm = torch::nn::utils::clip_grad_norm_(
-          params, T.clip_norm > 0 ? T.clip_norm : std::numeric_limits<double>::infinity());
-      const bool finite = std::isfinite(loss_value) && std::isfinite(grad_norm);
-      if (!scaler.update(finite)) {
-        if (scaler.enabled && std::isfinite(loss_value)) {  // fp16 overflow: normal while the scale settles
-          spdlog::info("step {}: fp16 gradients overflowed; update skipped, loss scale now {}", state.step + 1, scaler.scale);
-        } else {
-          ++bad_steps;
-          spdlog::warn("step {}: {} is {}; update skipped ({} in a row)", state.step + 1,
-                       std::isfinite(loss_value) ? "gradient norm" : "loss", std::isfinite(loss_value) ? grad_norm : loss_value, bad_steps);
-          if (bad_steps >= 10) throw Error("training diverged: 10 steps in a row with a non-finite loss or gradient; lower training.lr");
-        }
+      // fp16: inf/nan gradients with a finite loss mean the loss scale is too high - skip the step and halve
+      // the scale (normal while it settles, not a bad step).
+      if (scaler.enabled && std::isfinite(loss_value) && !std::isfinite(gradient_norm(params))) {
+        scaler.update(false);
+        spdlog::info("step {}: fp16 gradients overflowed; update skipped, loss scale now {}", state.step + 1, scaler.scale);
         continue;
       }
-      bad_steps = 0;
+      if (!step_guard.check_and_clip(loss_value, params, T.clip_norm, state.step + 1)) {  // NaN/inf: skipped
+        scaler.update(false);
+        continue;
+      }
+      scaler.update(true);
       optimizer.step();
       update_ema();
       ++state.step;

@@ -7,8 +7,10 @@
 
 namespace gnmt {
 
-Translator::Translator(GnmtModel model, Tokenizer tokenizer, DecodingOptions options, torch::Device device)
-    : model_(std::move(model)), tokenizer_(std::move(tokenizer)), options_(options), device_(device) {}
+Translator::Translator(GnmtModel model, Tokenizer tokenizer, DecodingOptions options, torch::Device device,
+                       int64_t max_src_len)
+    : model_(std::move(model)), tokenizer_(std::move(tokenizer)), options_(options), device_(device),
+      max_src_len_(max_src_len) {}
 
 std::vector<std::vector<int64_t>> Translator::translate_ids(const std::vector<std::vector<int64_t>>& sources) {
   torch::NoGradGuard no_grad;
@@ -44,13 +46,32 @@ std::vector<std::vector<int64_t>> Translator::translate_ids(const std::vector<st
 }
 
 std::vector<std::string> Translator::translate(const std::vector<std::string>& lines) {
+  // Line i becomes sources[first[i]] .. sources[first[i + 1] - 1]: one piece, or several for an overlong line.
   std::vector<std::vector<int64_t>> sources;
+  std::vector<size_t> first;
   sources.reserve(lines.size());
-  for (const auto& l : lines) sources.push_back(tokenizer_.encode(l));
+  for (const auto& l : lines) {
+    first.push_back(sources.size());
+    auto ids = tokenizer_.encode(l);
+    const size_t n = ids.size(), limit = static_cast<size_t>(max_src_len_);
+    const size_t pieces = max_src_len_ > 0 && n > limit ? (n + limit - 1) / limit : 1;
+    for (size_t k = 0; k < pieces; ++k)
+      sources.emplace_back(ids.begin() + static_cast<std::ptrdiff_t>(k * n / pieces),
+                           ids.begin() + static_cast<std::ptrdiff_t>((k + 1) * n / pieces));
+  }
+  first.push_back(sources.size());
   auto ids = translate_ids(sources);
   std::vector<std::string> out;
   out.reserve(lines.size());
-  for (size_t i = 0; i < ids.size(); ++i) out.push_back(sources[i].empty() ? std::string() : tokenizer_.decode(ids[i]));
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string text;
+    for (size_t j = first[i]; j < first[i + 1]; ++j) {
+      if (sources[j].empty()) continue;
+      std::string piece = tokenizer_.decode(ids[j]);
+      text += (text.empty() || piece.empty() ? "" : " ") + piece;
+    }
+    out.push_back(std::move(text));
+  }
   return out;
 }
 

@@ -1,6 +1,9 @@
 #pragma once
 // Text in, text out: tokenises, sorts by length, batches, runs beam search (or greedy), restores the order.
-// Exactly one output per input line; an empty (or all-whitespace) line gives an empty line.
+// Exactly one output per input line; an empty (or all-whitespace) line gives an empty line. A line longer than
+// `max_src_len` subwords (> 0; gnmt translate passes the checkpoint's data.max_len, the longest sentence it was
+// trained on) is cut into the fewest pieces of near-equal length of at most max_src_len subwords each; the pieces
+// are translated separately and their translations joined with a space.
 #include <string>
 #include <vector>
 
@@ -12,7 +15,8 @@ namespace gnmt {
 
 class Translator {
  public:
-  Translator(GnmtModel model, Tokenizer tokenizer, DecodingOptions options, torch::Device device);
+  Translator(GnmtModel model, Tokenizer tokenizer, DecodingOptions options, torch::Device device,
+             int64_t max_src_len = 0);
 
   std::vector<std::string> translate(const std::vector<std::string>& lines);
   // Source ids (no bos/eos) -> output ids (no eos). beam 1 in options means greedy.
@@ -25,6 +29,7 @@ class Translator {
   Tokenizer tokenizer_;
   DecodingOptions options_;
   torch::Device device_;
+  int64_t max_src_len_;
 };
 
 }  // namespace gnmt
