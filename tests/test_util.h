@@ -54,9 +54,9 @@ struct RunResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs the gnmt binary with `args` (a shell-quoted string), capturing stdout+stderr.
-inline RunResult run_gnmt(const std::string& args) {
-  std::string cmd = std::string(GNMT_BINARY) + " " + args + " 2>&1";
+// Runs a shell command line, capturing stdout+stderr.
+inline RunResult run_command(const std::string& command) {
+  std::string cmd = command + " 2>&1";
   RunResult r;
   FILE* p = popen(cmd.c_str(), "r");
   char buf[4096];
@@ -66,5 +66,8 @@ inline RunResult run_gnmt(const std::string& args) {
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
+
+// Runs the gnmt binary with `args` (a shell-quoted string), capturing stdout+stderr.
+inline RunResult run_gnmt(const std::string& args) { return run_command(std::string(GNMT_BINARY) + " " + args); }
 
 }  // namespace gnmt::test
