@@ -144,6 +144,7 @@ struct BleuScratch {
   std::vector<detail::NgramGroup> hg, rg;
   std::vector<std::uint32_t> maxc;
   std::vector<std::int64_t> ref_lens;
+  std::vector<std::uint64_t> matches;
 };
 
 // Tokens of a string whose tokens are separated by single ' ' (the tokenizers' output).
@@ -207,13 +208,14 @@ BleuStats BleuScorer::segment_stats_views(std::string_view hyp, const std::vecto
   for (std::size_t k = 0; k <= R; ++k) index[k].build(ids[k].data(), ids[k].size(), N, bits);
 
   if (R == 1 && index[0].narrow()) {
+    sc.matches.resize(static_cast<std::size_t>(N));
     // One reference: clipped counts are min(hyp count, ref count), by a direct merge walk.
-    const std::size_t lh = ids[0].size(), lr = ids[1].size();
-    for (int n = 1; n <= N; ++n) {
-      const std::size_t nn = static_cast<std::size_t>(n);
-      if (lh < nn) break;
-      st.totals[nn - 1] = static_cast<std::int64_t>(lh - nn + 1);
-      st.counts[nn - 1] = lr < nn ? 0 : static_cast<std::int64_t>(index[0].clipped_matches_narrow(n, index[1]));
+    const std::size_t lh = ids[0].size();
+    std::uint64_t* matches = sc.matches.data();
+    index[0].clipped_matches_narrow_all(index[1], matches);
+    for (std::size_t n = 1; n <= static_cast<std::size_t>(N) && n <= lh; ++n) {
+      st.totals[n - 1] = static_cast<std::int64_t>(lh - n + 1);
+      st.counts[n - 1] = static_cast<std::int64_t>(matches[n - 1]);
     }
     return st;
   }

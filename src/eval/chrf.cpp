@@ -53,6 +53,7 @@ struct ChrfScratch {
   std::vector<std::string_view> words;
   std::vector<std::vector<detail::NgramGroup>> hyp_groups;
   std::vector<detail::NgramGroup> rg;
+  std::vector<std::uint64_t> narrow_matches;  // per order, from clipped_matches_narrow_all
   std::uint32_t small_ids[256] = {};
   std::unordered_map<char32_t, std::uint32_t> big_ids;
 };
@@ -203,7 +204,11 @@ ChrfStats ChrfScorer::segment_stats_views(std::string_view hyp, const std::vecto
   double best_f = -1.0;
   ChrfStats cur = empty_stats();
   auto& rg = sc.rg;
+  auto& narrow_matches = sc.narrow_matches;
+  narrow_matches.assign(static_cast<std::size_t>(orders), 0);
   for (std::size_t k = 1; k <= R; ++k) {
+    if (char_narrow) prep[0].char_index.clipped_matches_narrow_all(prep[k].char_index, narrow_matches.data());
+    if (word_narrow) prep[0].word_index.clipped_matches_narrow_all(prep[k].word_index, narrow_matches.data() + C);
     for (int o = 0; o < orders; ++o) {
       const bool is_char = o < C;
       const int n = is_char ? o + 1 : o - C + 1;
@@ -213,7 +218,7 @@ ChrfStats ChrfScorer::segment_stats_views(std::string_view hyp, const std::vecto
       const std::int64_t n_ref = count_of(ri.length(), n);
       std::int64_t match = 0;
       if (n_hyp > 0 && n_ref > 0 && (is_char ? char_narrow : word_narrow)) {
-        match = static_cast<std::int64_t>(hi.clipped_matches_narrow(n, ri));
+        match = static_cast<std::int64_t>(narrow_matches[static_cast<std::size_t>(o)]);
       } else if (n_hyp > 0 && n_ref > 0) {
         ri.groups(n, rg);
         match = static_cast<std::int64_t>(detail::clipped_matches(n, hi, hyp_groups[static_cast<std::size_t>(o)], ri, rg));

@@ -49,6 +49,11 @@ class NgramIndex {
   // by a merge walk over the sorted keys without materialising groups.
   std::uint64_t clipped_matches_narrow(int n, const NgramIndex& other) const;
 
+  // Narrow mode only (both indexes): matches[n-1] = clipped_matches_narrow(n, other) for every
+  // order n = 1..max_order, in one branch-free merge walk: consecutive keys of the merged order
+  // share a prefix of L symbols, which closes the groups of the orders above L.
+  void clipped_matches_narrow_all(const NgramIndex& other, std::uint64_t* matches) const;
+
  private:
   const std::uint32_t* syms_ = nullptr;
   std::size_t len_ = 0;
@@ -59,6 +64,14 @@ class NgramIndex {
   std::vector<u128> keys_;            // packed mode, sorted
   std::vector<std::uint64_t> keys64_; // narrow packed mode, sorted
   std::vector<std::uint32_t> order_;  // wide mode, sorted start positions
+  std::vector<std::uint32_t> radix_counts_;  // narrow mode: scratch of the radix sort
+  // Narrow mode, for clipped_matches_narrow_all: symbols shared by two keys whose XOR has its
+  // highest set bit at h-1 (index h; 0 = equal keys), and n-gram orders present in a key with t
+  // trailing zero bits (a window cut short by the end of the sequence is zero-padded).
+  std::uint8_t common_of_high_bit_[65] = {};
+  std::uint8_t orders_of_trailing_zeros_[64] = {};
+  int tables_bits_ = 0, tables_order_ = 0;  // the (bits, max_order) the two tables were filled for
+  void fill_tables();
 };
 
 // Sum over common n-grams of min(count_a, count_b) (clipped matches).
