@@ -16,6 +16,13 @@ inline bool is_ascii_punct(unsigned char c) {
   return (c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') || (c >= '{' && c <= '~');
 }
 
+// unicode::is_space for code points >= 0x80, rejecting most of them at once (none below U+0085, nor
+// from U+00A1 to U+167F, nor from U+3001).
+inline bool is_non_ascii_space(char32_t c) {
+  if (c < 0x85 || (c > 0xA0 && c < 0x1680) || c > 0x3000) return false;
+  return unicode::is_space(c);
+}
+
 // sacreBLEU CHRF._remove_punctuation: split on whitespace; a word of 2+ characters loses one
 // trailing punctuation mark or, failing that, one leading mark, as a separate word.
 void remove_punctuation(std::string_view sent, std::vector<std::string_view>& out) {
@@ -161,7 +168,7 @@ ChrfStats ChrfScorer::segment_stats_views(std::string_view hyp, const std::vecto
         cps.clear();
         unicode::decode_utf8(t, cps);
         for (const char32_t c : cps) {
-          if (!options_.whitespace && unicode::is_space(c)) continue;
+          if (!options_.whitespace && (c < 0x80 ? unicode::is_space(c) : is_non_ascii_space(c))) continue;
           ch.push_back(intern_char(c));
         }
       }
@@ -180,7 +187,7 @@ ChrfStats ChrfScorer::segment_stats_views(std::string_view hyp, const std::vecto
   const int word_bits = detail::bits_for(static_cast<std::uint32_t>(vocab.size() + 1));
   for (auto& p : prep) {
     if (C > 0) p.char_index.build(p.chars.data(), p.chars.size(), C, char_bits);
-    if (W > 0) p.word_index.build(p.words.data(), p.words.size(), W, word_bits);
+    if (W > 0) p.word_index.build(p.words.data(), p.words.size(), W, word_bits, true);
   }
 
   // Hypothesis n-gram groups per order (char orders then word orders).

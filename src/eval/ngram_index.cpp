@@ -8,22 +8,42 @@ namespace gnmt::detail {
 
 namespace {
 
-// Sorts keys of `width` bits made of symbols `bits` wide, when symbols are small: a least-significant-
-// digit radix sort on the leading (up to) three symbols, branch-free, then an insertion sort that
+// Sorts keys of `width` bits made of symbols `bits` wide. Keys that are `nearly_sorted` (symbols
+// numbered in order of first appearance: mostly ascending) take an insertion sort. Otherwise, when
+// symbols are small: a least-significant-
+// digit radix sort on the leading (up to) six symbols, branch-free, then an insertion sort that
 // only has to order keys sharing those symbols (std::sort if that turns out to be much work).
 // Several times faster than std::sort for the few hundred keys of a sentence.
-void sort_keys(std::vector<std::uint64_t>& keys, int width, int bits, std::vector<std::uint32_t>& counts) {
+constexpr int kMaxRadixPasses = 3;
+
+// Insertion sort that gives up (leaving a permutation) after `budget` moves.
+bool insertion_sort(std::uint64_t* a, std::size_t n, std::size_t budget) {
+  std::size_t moves = 0;
+  for (std::size_t i = 1; i < n; ++i) {
+    const std::uint64_t x = a[i];
+    std::size_t j = i;
+    for (; j > 0 && a[j - 1] > x; --j) a[j] = a[j - 1];
+    a[j] = x;
+    moves += i - j;
+    if (moves > budget) return false;
+  }
+  return true;
+}
+
+void sort_keys(std::vector<std::uint64_t>& keys, int width, int bits, bool nearly_sorted,
+               std::vector<std::uint32_t>& counts) {
   const std::size_t n = keys.size();
   if (n < 2) return;
+  if (nearly_sorted && insertion_sort(keys.data(), n, 2 * n + 64)) return;
   const std::size_t buckets = std::size_t(1) << std::min(bits, 31);
   if (bits > 12 || buckets > 4 * n + 64) {
     std::sort(keys.begin(), keys.end());
     return;
   }
-  const int passes = std::min(3, width / bits);
+  const int passes = std::min(kMaxRadixPasses, width / bits);
   const std::uint64_t mask = buckets - 1;
   counts.assign(static_cast<std::size_t>(passes) * buckets, 0);
-  int shift[3] = {};  // pass p sorts by leading symbol passes - 1 - p
+  int shift[kMaxRadixPasses] = {};  // pass p sorts by leading symbol passes - 1 - p
   for (int p = 0; p < passes; ++p) shift[p] = width - (passes - p) * bits;
   auto digit = [&](std::uint64_t k, int p) { return static_cast<std::size_t>((k >> shift[p]) & mask); };
   for (const std::uint64_t k : keys) {
@@ -45,19 +65,7 @@ void sort_keys(std::vector<std::uint64_t>& keys, int width, int bits, std::vecto
     for (const std::uint64_t k : keys) tmp[c[digit(k, p)]++] = k;
     keys.swap(tmp);
   }
-  std::uint64_t* a = keys.data();
-  std::size_t moves = 0;
-  for (std::size_t i = 1; i < n; ++i) {
-    const std::uint64_t x = a[i];
-    std::size_t j = i;
-    for (; j > 0 && a[j - 1] > x; --j) a[j] = a[j - 1];
-    a[j] = x;
-    moves += i - j;
-    if (moves > 8 * n + 256) {  // long runs of equal leading symbols
-      std::sort(keys.begin(), keys.end());
-      return;
-    }
-  }
+  if (!insertion_sort(keys.data(), n, 8 * n + 256)) std::sort(keys.begin(), keys.end());  // long equal runs
 }
 
 }  // namespace
@@ -68,7 +76,7 @@ int bits_for(std::uint32_t max_symbol) {
   return b;
 }
 
-void NgramIndex::build(const std::uint32_t* syms, std::size_t len, int max_order, int bits) {
+void NgramIndex::build(const std::uint32_t* syms, std::size_t len, int max_order, int bits, bool nearly_sorted) {
   if (max_order < 1) throw std::invalid_argument("n-gram order must be >= 1");
   syms_ = syms;
   len_ = len;
@@ -92,7 +100,7 @@ void NgramIndex::build(const std::uint32_t* syms, std::size_t len, int max_order
       const std::size_t next = i + static_cast<std::size_t>(max_order);
       key = ((key << bits) | (next < len ? syms[next] : 0u)) & mask;
     }
-    sort_keys(keys64_, width, bits, radix_counts_);
+    sort_keys(keys64_, width, bits, nearly_sorted, radix_counts_);
     // Keys of at most 63 bits: ~0 sorts after every key, a sentinel for clipped_matches_narrow_all.
     if (width < 64) keys64_.push_back(~std::uint64_t(0));
     if (tables_bits_ != bits || tables_order_ != max_order) {

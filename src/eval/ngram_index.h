@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <string_view>
 #include <thread>
@@ -33,8 +34,9 @@ int bits_for(std::uint32_t max_symbol);
 
 class NgramIndex {
  public:
-  // `syms` must outlive the index; each symbol in [1, 2^bits).
-  void build(const std::uint32_t* syms, std::size_t len, int max_order, int bits);
+  // `syms` must outlive the index; each symbol in [1, 2^bits). `nearly_sorted`: symbols are
+  // numbered in order of first appearance (so windows come mostly in ascending order).
+  void build(const std::uint32_t* syms, std::size_t len, int max_order, int bits, bool nearly_sorted = false);
 
   // Distinct n-grams of order n (1 <= n <= max_order), ascending; replaces `out`.
   void groups(int n, std::vector<NgramGroup>& out) const;
@@ -86,19 +88,17 @@ class Interner {
   void reset(std::size_t expected) {
     std::size_t cap = 16;
     while (cap < 2 * expected + 2) cap <<= 1;
-    if (slots_.size() != cap) {
+    if (slots_.size() < cap) {
       slots_.assign(cap, Slot{});
-    } else {
+    } else {  // a larger table from an earlier (longer) segment serves as well
       for (const std::size_t i : used_) slots_[i] = Slot{};
     }
     used_.clear();
-    mask_ = cap - 1;
+    mask_ = slots_.size() - 1;
     size_ = 0;
   }
   std::uint32_t id(std::string_view s) {
-    std::uint64_t h = 1469598103934665603ULL;
-    for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-    std::size_t i = static_cast<std::size_t>(h ^ (h >> 29)) & mask_;
+    std::size_t i = static_cast<std::size_t>(hash(s)) & mask_;
     while (true) {
       Slot& sl = slots_[i];
       if (sl.id == 0) {
@@ -122,6 +122,24 @@ class Interner {
     std::string_view key;
     std::uint32_t id = 0;
   };
+  // Eight bytes at a time (multiply-xorshift mixing).
+  static std::uint64_t hash(std::string_view s) {
+    const char* p = s.data();
+    std::size_t n = s.size();
+    std::uint64_t h = 0x9E3779B97F4A7C15ULL ^ (n * 0xC2B2AE3D27D4EB4FULL);
+    for (; n >= 8; n -= 8, p += 8) {
+      std::uint64_t v;
+      std::memcpy(&v, p, 8);
+      h = (h ^ v) * 0xFF51AFD7ED558CCDULL;
+      h ^= h >> 32;
+    }
+    if (n > 0) {
+      std::uint64_t v = 0;
+      for (std::size_t k = 0; k < n; ++k) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[k])) << (8 * k);
+      h = (h ^ v) * 0xC4CEB9FE1A85EC53ULL;
+    }
+    return h ^ (h >> 29);
+  }
   void grow() {
     std::vector<Slot> old;
     old.swap(slots_);
@@ -130,9 +148,7 @@ class Interner {
     used_.clear();
     for (const Slot& sl : old) {
       if (sl.id == 0) continue;
-      std::uint64_t h = 1469598103934665603ULL;
-      for (const char c : sl.key) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-      std::size_t i = static_cast<std::size_t>(h ^ (h >> 29)) & mask_;
+      std::size_t i = static_cast<std::size_t>(hash(sl.key)) & mask_;
       while (slots_[i].id != 0) i = (i + 1) & mask_;
       slots_[i] = sl;
       used_.push_back(i);
