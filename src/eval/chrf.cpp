@@ -16,9 +16,10 @@ inline bool is_ascii_punct(unsigned char c) {
   return (c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') || (c >= '{' && c <= '~');
 }
 
-// unicode::is_space for code points >= 0x80, rejecting most of them at once (none below U+0085, nor
-// from U+00A1 to U+167F, nor from U+3001).
-inline bool is_non_ascii_space(char32_t c) {
+// unicode::is_space, inline for ASCII, and rejecting most other code points at once (none below
+// U+0085, nor from U+00A1 to U+167F, nor from U+3001).
+inline bool is_space_fast(char32_t c) {
+  if (c < 0x80) return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20);
   if (c < 0x85 || (c > 0xA0 && c < 0x1680) || c > 0x3000) return false;
   return unicode::is_space(c);
 }
@@ -26,10 +27,11 @@ inline bool is_non_ascii_space(char32_t c) {
 // sacreBLEU CHRF._remove_punctuation: split on whitespace; a word of 2+ characters loses one
 // trailing punctuation mark or, failing that, one leading mark, as a separate word.
 void remove_punctuation(std::string_view sent, std::vector<std::string_view>& out) {
-  std::vector<std::string_view> words;
+  thread_local std::vector<std::string_view> words;
+  words.clear();
   unicode::split_whitespace(sent, words);
   for (const auto& w : words) {
-    if (unicode::code_point_count(w) == 1) {
+    if (w.size() == 1 || (w.size() <= 4 && unicode::code_point_count(w) == 1)) {
       out.push_back(w);
     } else if (is_ascii_punct(static_cast<unsigned char>(w.back()))) {
       out.push_back(w.substr(0, w.size() - 1));
@@ -161,14 +163,14 @@ ChrfStats ChrfScorer::segment_stats_views(std::string_view hyp, const std::vecto
       if (ascii) {
         for (const char c : t) {
           const auto u = static_cast<unsigned char>(c);
-          if (!options_.whitespace && unicode::is_space(u)) continue;
+          if (!options_.whitespace && is_space_fast(u)) continue;
           ch.push_back(intern_char(u));
         }
       } else {
         cps.clear();
         unicode::decode_utf8(t, cps);
         for (const char32_t c : cps) {
-          if (!options_.whitespace && (c < 0x80 ? unicode::is_space(c) : is_non_ascii_space(c))) continue;
+          if (!options_.whitespace && is_space_fast(c)) continue;
           ch.push_back(intern_char(c));
         }
       }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -160,6 +161,8 @@ class Interner {
 };
 
 // Runs fn(begin, end, acc) over [0, n) in chunks on several threads; accumulators are summed.
+// Threads take chunks as they go (a thread that the OS holds back takes fewer), so `+=` must not
+// depend on the order of the pieces (true of the integer statistics of BLEU and chrF).
 template <class Stats, class Fn>
 Stats parallel_accumulate(std::size_t n, const Stats& zero, Fn fn) {
   std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
@@ -172,14 +175,15 @@ Stats parallel_accumulate(std::size_t n, const Stats& zero, Fn fn) {
   std::vector<Stats> accs(threads, zero);
   std::vector<std::exception_ptr> errors(threads);
   std::vector<std::thread> pool;
-  const std::size_t chunk = (n + threads - 1) / threads;
+  const std::size_t chunk = std::max<std::size_t>(500, n / (threads * 32));
+  std::atomic<std::size_t> next{0};
   for (std::size_t t = 0; t < threads; ++t) {
     pool.emplace_back([&, t]() {
       try {
-        const std::size_t b = std::min(n, t * chunk), e = std::min(n, b + chunk);
-        fn(b, e, accs[t]);
+        for (std::size_t b; (b = next.fetch_add(chunk)) < n;) fn(b, std::min(n, b + chunk), accs[t]);
       } catch (...) {
         errors[t] = std::current_exception();
+        next = n;  // the others stop at their next chunk
       }
     });
   }
