@@ -194,17 +194,6 @@ const std::string& regex_13a(std::string_view s) {
   return u;
 }
 
-// Length of the Python whitespace character (a multi-byte one) at p, or 0.
-std::size_t space_length(const unsigned char* p, std::size_t n) {
-  if (p[0] == 0xC2) {
-    return n >= 2 && unicode::is_space(static_cast<char32_t>(((p[0] & 0x1Fu) << 6) | (p[1] & 0x3Fu))) ? 2 : 0;
-  }
-  if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 0;
-  return unicode::is_space(static_cast<char32_t>(((p[0] & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu)))
-             ? 3
-             : 0;
-}
-
 // Byte classes for tokenize_13a_tokens.
 enum : std::uint8_t {
   kPlain = 0,
@@ -298,7 +287,7 @@ void tokenize_13a_tokens(std::string_view line, std::string& storage, std::vecto
       continue;
     }
     std::size_t len = 0;
-    if ((k & kMaybeSpace) && (len = space_length(p + i, n - i)) != 0) {
+    if ((k & kMaybeSpace) && (len = unicode::multibyte_space_length(p + i, n - i)) != 0) {
       i += len;
       continue;
     }
@@ -307,7 +296,7 @@ void tokenize_13a_tokens(std::string_view line, std::string& storage, std::vecto
     std::uint8_t classes = 0;
     while (i < n) {
       k = kByteClass[p[i]];
-      if ((k & kSpace) || ((k & kMaybeSpace) && space_length(p + i, n - i) != 0)) break;
+      if ((k & kSpace) || ((k & kMaybeSpace) && unicode::multibyte_space_length(p + i, n - i) != 0)) break;
       classes |= k;
       ++i;
     }

@@ -259,14 +259,13 @@ const std::array<std::uint8_t, 256> kSpaceClass = [] {
   return t;
 }();
 
-// Length of the whitespace character at p (p[0] is not ASCII), or 0.
-inline std::size_t multibyte_space_length(const unsigned char* p, std::size_t n) {
+}  // namespace
+
+std::size_t multibyte_space_length(const unsigned char* p, std::size_t n) {
   char32_t cp;
   const int l = decode_one(p, n, cp);
   return l > 0 && is_space(cp) ? static_cast<std::size_t>(l) : 0;
 }
-
-}  // namespace
 
 void split_whitespace(std::string_view s, std::vector<std::string_view>& out) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
