@@ -25,7 +25,7 @@ WORKDIR /work
 COPY scripts/docker/runtime_deps.sh scripts/docker/runtime_deps.sh
 RUN scripts/docker/runtime_deps.sh
 COPY --from=cpu-build /opt/gnmt-deps/venv /opt/gnmt-deps/venv
-COPY --from=cpu-build /work/build/gnmt /usr/local/bin/gnmt
+COPY --from=cpu-build /work/build/gnmt /work/build/gnmt-torch /usr/local/bin/
 COPY configs /work/configs
 ENTRYPOINT ["gnmt"]
 
@@ -46,7 +46,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update && apt-get install -y --no-install-recommends \
       libyaml-cpp0.8 libspdlog1.12 libfmt9 libsentencepiece0v5 && rm -rf /var/lib/apt/lists/* || \
     (apt-get update && apt-get install -y --no-install-recommends 'libyaml-cpp0.*' 'libspdlog1*' 'libsentencepiece0*')
-COPY --from=gpu-build /work/build/gnmt /usr/local/bin/gnmt
+COPY --from=gpu-build /work/build/gnmt /work/build/gnmt-torch /usr/local/bin/
 COPY configs /work/configs
 WORKDIR /work
 ENTRYPOINT ["gnmt"]

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -13,6 +15,7 @@
 
 #include "cli/score_command.h"
 #include "eval/bleu.h"
+#include "eval/ngram_index.h"
 #include "eval/score_format.h"
 #include "eval/text_io.h"
 #include "eval/tokenizers.h"
@@ -217,6 +220,54 @@ TEST(Bleu, MaxNgramOrder) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The n-gram engine: every order's clipped matches against a brute-force count
+
+// sum over n-grams g of min(count of g in a, count of g in b)
+std::uint64_t brute_clipped(const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b, int n) {
+  std::map<std::vector<std::uint32_t>, std::int64_t> ca, cb;
+  const std::size_t nn = static_cast<std::size_t>(n);
+  for (std::size_t i = 0; i + nn <= a.size(); ++i) ++ca[std::vector<std::uint32_t>(a.begin() + i, a.begin() + i + nn)];
+  for (std::size_t i = 0; i + nn <= b.size(); ++i) ++cb[std::vector<std::uint32_t>(b.begin() + i, b.begin() + i + nn)];
+  std::uint64_t m = 0;
+  for (const auto& [g, c] : ca) {
+    auto it = cb.find(g);
+    if (it != cb.end()) m += static_cast<std::uint64_t>(std::min(c, it->second));
+  }
+  return m;
+}
+
+TEST(NgramIndex, AllOrdersMatchBruteForce) {
+  std::mt19937 rng(11);
+  detail::NgramIndex ia, ib;
+  int checked = 0;
+  for (int iter = 0; iter < 3000; ++iter) {
+    const int max_order = 1 + static_cast<int>(rng() % 8);
+    const std::uint32_t alphabet = 1 + rng() % (iter % 3 == 0 ? 3 : 60);  // tiny alphabets: long equal runs
+    const int bits = detail::bits_for(alphabet);
+    auto make = [&](std::size_t len) {
+      std::vector<std::uint32_t> v(len);
+      for (auto& x : v) x = 1 + rng() % alphabet;
+      if (iter % 2) std::sort(v.begin(), v.end());  // the nearly-sorted hint path
+      return v;
+    };
+    const std::vector<std::uint32_t> a = make(rng() % (iter % 10 == 0 ? 400 : 40));
+    const std::vector<std::uint32_t> b = make(rng() % (iter % 10 == 0 ? 400 : 40));
+    ia.build(a.data(), a.size(), max_order, bits, iter % 2 == 1);
+    ib.build(b.data(), b.size(), max_order, bits, iter % 4 == 1);
+    if (!ia.narrow()) continue;
+    std::uint64_t all[8] = {};
+    ia.clipped_matches_narrow_all(ib, all);
+    for (int n = 1; n <= max_order; ++n) {
+      const std::uint64_t want = brute_clipped(a, b, n);
+      ASSERT_EQ(all[n - 1], want) << "iter " << iter << " n " << n;
+      ASSERT_EQ(ia.clipped_matches_narrow(n, ib), want) << "iter " << iter << " n " << n;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 5000);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Tokenizers
 
 TEST(Tokenizer13a, PunctuationAndNumbers) {
@@ -230,6 +281,38 @@ TEST(Tokenizer13a, PunctuationAndNumbers) {
   EXPECT_EQ(tokenize_13a("&amp;lt; &quot;x&quot;"), "< \" x \"");     // sequential unescaping
   EXPECT_EQ(tokenize_13a("a<skipped>b"), "ab");
   EXPECT_EQ(tokenize_13a("  spaced\u00a0out\t "), "spaced out");       // Python str.split() whitespace
+}
+
+// The 13a tokens found word by word (tokenize_13a_tokens) are exactly the string pipeline's.
+TEST(Tokenizer13a, TokensWithoutTheStringAgreeWithThePipeline) {
+  std::string storage;
+  std::vector<std::string_view> toks;
+  const std::string line = "Hello, world! 3.5-4 x-ray U.S. (\"q\") it's";
+  tokenize_13a_tokens(line, storage, toks);
+  const std::vector<std::string_view> want{"Hello", ",", "world", "!", "3.5", "-", "4", "x-ray", "U", ".", "S",
+                                           ".",     "(", "\"",   "q", "\"", ")", "it's"};
+  EXPECT_EQ(toks, want);
+  for (const auto& t : toks) {  // views into the line itself: no replacement was needed
+    EXPECT_TRUE(t.data() >= line.data() && t.data() + t.size() <= line.data() + line.size()) << t;
+  }
+  // Random lines over pieces that exercise every rule (and the replacements, which take the
+  // string path), compared with ' '-splitting tokenize_13a's string.
+  const std::vector<std::string> pieces = {"a", "Zq", "7", "0", ".", ",", "-", "--", "'", "!", "(", "$", "/", "~",
+                                           "`", "@", " ", "  ", "\t", "\u00a0", "\u2003", "\u3000", "\u0085",
+                                           "\u00e9", "\u4e2d", "\u2014", "&amp;", "&quot;", "&", "<skipped>", "<",
+                                           "\n", "-\n", "\r", "\x1c", "..", ".,", "1.", ",5"};
+  std::mt19937 rng(7);
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string s;
+    const int len = static_cast<int>(rng() % 12);
+    for (int i = 0; i < len; ++i) s += pieces[rng() % pieces.size()];
+    const std::string str = tokenize_13a(s);
+    std::vector<std::string_view> expect;
+    split_single_spaces(str, expect);
+    toks.clear();
+    tokenize_13a_tokens(s, storage, toks);
+    ASSERT_EQ(toks, expect) << "line: '" << s << "'";
+  }
 }
 
 TEST(TokenizerIntl, UnicodePunctuationSymbolsDigits) {

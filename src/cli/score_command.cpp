@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -465,6 +466,19 @@ int run_score(const ScoreArgs& args, std::ostream& out, std::ostream& err) {
       metrics.push_back(std::move(cm));
     }
 
+    std::vector<std::string> inputs = args.inputs;
+    if (inputs.empty() && !args.input.empty()) inputs.push_back(args.input);
+    // One hypothesis file: read it on a second thread while the references are read (its errors
+    // still come after theirs: get() below rethrows them).
+    std::future<std::vector<std::string>> pending_hyps;
+    if (inputs.size() == 1 && !args.paired_bs) {
+      pending_hyps = std::async(std::launch::async, [file = inputs[0]] {
+        std::vector<std::string> lines = read_text_lines(file);
+        rstrip_all(lines);
+        return lines;
+      });
+    }
+
     // References.
     const std::size_t n_streams = std::max<std::size_t>(args.refs.size(), static_cast<std::size_t>(args.num_refs));
     RefStreams refs(n_streams);
@@ -486,8 +500,6 @@ int run_score(const ScoreArgs& args, std::ostream& out, std::ostream& err) {
       }
     }
 
-    std::vector<std::string> inputs = args.inputs;
-    if (inputs.empty() && !args.input.empty()) inputs.push_back(args.input);
     if (args.paired_bs || inputs.size() > 1) {
       if (args.sentence_level) {
         err << prog << "error: "
@@ -507,9 +519,13 @@ int run_score(const ScoreArgs& args, std::ostream& out, std::ostream& err) {
 
     // Hypotheses.
     const std::string hyp_name = inputs.empty() ? std::string("<stdin>") : inputs[0];
-    std::vector<std::string> hyps =
-        inputs.empty() ? read_text_lines(std::cin, hyp_name) : read_text_lines(inputs[0]);
-    rstrip_all(hyps);
+    std::vector<std::string> hyps;
+    if (pending_hyps.valid()) {
+      hyps = pending_hyps.get();
+    } else {
+      hyps = read_text_lines(std::cin, hyp_name);
+      rstrip_all(hyps);
+    }
     if (hyps.empty()) {
       err << prog << "error: " << hyp_name << " contains no sentence\n";
       return 1;

@@ -136,7 +136,7 @@ namespace {
 
 // Per-thread buffers reused across segments (segment_stats_views allocates nothing in the steady state).
 struct BleuScratch {
-  std::vector<std::string> text;
+  std::vector<std::string> text, lowered;
   std::vector<std::vector<std::uint32_t>> ids;
   detail::Interner vocab;
   std::vector<std::string_view> toks;
@@ -144,21 +144,8 @@ struct BleuScratch {
   std::vector<detail::NgramGroup> hg, rg;
   std::vector<std::uint32_t> maxc;
   std::vector<std::int64_t> ref_lens;
+  std::vector<std::uint64_t> matches;
 };
-
-// Tokens of a string whose tokens are separated by single ' ' (the tokenizers' output).
-void split_single_spaces(std::string_view s, std::vector<std::string_view>& out) {
-  std::size_t start = 0;
-  while (start < s.size()) {
-    const std::size_t sp = s.find(' ', start);
-    if (sp == std::string_view::npos) {
-      out.push_back(s.substr(start));
-      break;
-    }
-    if (sp > start) out.push_back(s.substr(start, sp - start));
-    start = sp + 1;
-  }
-}
 
 }  // namespace
 
@@ -170,24 +157,31 @@ BleuStats BleuScorer::segment_stats_views(std::string_view hyp, const std::vecto
 
   // Preprocess and split; intern tokens of this segment to ids 1..D.
   auto& text = sc.text;
+  auto& lowered = sc.lowered;
   text.resize(R + 1);
-  text[0] = preprocess(hyp);
-  for (std::size_t k = 0; k < R; ++k) text[k + 1] = preprocess(refs[k]);
+  lowered.resize(R + 1);
   auto& ids = sc.ids;
   if (ids.size() < R + 1) ids.resize(R + 1);
   auto& vocab = sc.vocab;
-  std::size_t total_bytes = 0;
-  for (std::size_t k = 0; k <= R; ++k) total_bytes += text[k].size();
+  std::size_t total_bytes = hyp.size();
+  for (const auto& r : refs) total_bytes += r.size();
   vocab.reset(total_bytes / 2 + 1);  // at most one token per two bytes (with separators)
   auto& toks = sc.toks;
-  // 13a and intl end with ' '.join(line.split()); char keeps whitespace code points as tokens.
-  const bool single_spaced = tokenizer_ == BleuTokenizer::k13a || tokenizer_ == BleuTokenizer::kIntl;
   for (std::size_t k = 0; k <= R; ++k) {
+    const std::string_view raw = k == 0 ? hyp : refs[k - 1];
     toks.clear();
-    if (single_spaced) {
-      split_single_spaces(text[k], toks);
+    if (tokenizer_ == BleuTokenizer::k13a) {  // the tokens, mostly as views into the line itself
+      std::string_view s = raw;
+      if (options_.lowercase) s = lowered[k] = unicode::to_lower_utf8(raw);
+      tokenize_13a_tokens(unicode::rstrip(s), text[k], toks);
     } else {
-      unicode::split_whitespace(text[k], toks);
+      text[k] = preprocess(raw);
+      // intl ends with ' '.join(line.split()); char keeps whitespace code points as tokens.
+      if (tokenizer_ == BleuTokenizer::kIntl) {
+        split_single_spaces(text[k], toks);
+      } else {
+        unicode::split_whitespace(text[k], toks);
+      }
     }
     ids[k].clear();
     ids[k].reserve(toks.size());
@@ -204,16 +198,17 @@ BleuStats BleuScorer::segment_stats_views(std::string_view hyp, const std::vecto
 
   auto& index = sc.index;
   if (index.size() < R + 1) index.resize(R + 1);
-  for (std::size_t k = 0; k <= R; ++k) index[k].build(ids[k].data(), ids[k].size(), N, bits);
+  for (std::size_t k = 0; k <= R; ++k) index[k].build(ids[k].data(), ids[k].size(), N, bits, true);
 
   if (R == 1 && index[0].narrow()) {
+    sc.matches.resize(static_cast<std::size_t>(N));
     // One reference: clipped counts are min(hyp count, ref count), by a direct merge walk.
-    const std::size_t lh = ids[0].size(), lr = ids[1].size();
-    for (int n = 1; n <= N; ++n) {
-      const std::size_t nn = static_cast<std::size_t>(n);
-      if (lh < nn) break;
-      st.totals[nn - 1] = static_cast<std::int64_t>(lh - nn + 1);
-      st.counts[nn - 1] = lr < nn ? 0 : static_cast<std::int64_t>(index[0].clipped_matches_narrow(n, index[1]));
+    const std::size_t lh = ids[0].size();
+    std::uint64_t* matches = sc.matches.data();
+    index[0].clipped_matches_narrow_all(index[1], matches);
+    for (std::size_t n = 1; n <= static_cast<std::size_t>(N) && n <= lh; ++n) {
+      st.totals[n - 1] = static_cast<std::int64_t>(lh - n + 1);
+      st.counts[n - 1] = static_cast<std::int64_t>(matches[n - 1]);
     }
     return st;
   }

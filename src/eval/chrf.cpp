@@ -16,13 +16,22 @@ inline bool is_ascii_punct(unsigned char c) {
   return (c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') || (c >= '{' && c <= '~');
 }
 
+// unicode::is_space, inline for ASCII, and rejecting most other code points at once (none below
+// U+0085, nor from U+00A1 to U+167F, nor from U+3001).
+inline bool is_space_fast(char32_t c) {
+  if (c < 0x80) return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20);
+  if (c < 0x85 || (c > 0xA0 && c < 0x1680) || c > 0x3000) return false;
+  return unicode::is_space(c);
+}
+
 // sacreBLEU CHRF._remove_punctuation: split on whitespace; a word of 2+ characters loses one
 // trailing punctuation mark or, failing that, one leading mark, as a separate word.
 void remove_punctuation(std::string_view sent, std::vector<std::string_view>& out) {
-  std::vector<std::string_view> words;
+  thread_local std::vector<std::string_view> words;
+  words.clear();
   unicode::split_whitespace(sent, words);
   for (const auto& w : words) {
-    if (unicode::code_point_count(w) == 1) {
+    if (w.size() == 1 || (w.size() <= 4 && unicode::code_point_count(w) == 1)) {
       out.push_back(w);
     } else if (is_ascii_punct(static_cast<unsigned char>(w.back()))) {
       out.push_back(w.substr(0, w.size() - 1));
@@ -53,6 +62,7 @@ struct ChrfScratch {
   std::vector<std::string_view> words;
   std::vector<std::vector<detail::NgramGroup>> hyp_groups;
   std::vector<detail::NgramGroup> rg;
+  std::vector<std::uint64_t> narrow_matches;  // per order, from clipped_matches_narrow_all
   std::uint32_t small_ids[256] = {};
   std::unordered_map<char32_t, std::uint32_t> big_ids;
 };
@@ -153,14 +163,14 @@ ChrfStats ChrfScorer::segment_stats_views(std::string_view hyp, const std::vecto
       if (ascii) {
         for (const char c : t) {
           const auto u = static_cast<unsigned char>(c);
-          if (!options_.whitespace && unicode::is_space(u)) continue;
+          if (!options_.whitespace && is_space_fast(u)) continue;
           ch.push_back(intern_char(u));
         }
       } else {
         cps.clear();
         unicode::decode_utf8(t, cps);
         for (const char32_t c : cps) {
-          if (!options_.whitespace && unicode::is_space(c)) continue;
+          if (!options_.whitespace && is_space_fast(c)) continue;
           ch.push_back(intern_char(c));
         }
       }
@@ -179,7 +189,7 @@ ChrfStats ChrfScorer::segment_stats_views(std::string_view hyp, const std::vecto
   const int word_bits = detail::bits_for(static_cast<std::uint32_t>(vocab.size() + 1));
   for (auto& p : prep) {
     if (C > 0) p.char_index.build(p.chars.data(), p.chars.size(), C, char_bits);
-    if (W > 0) p.word_index.build(p.words.data(), p.words.size(), W, word_bits);
+    if (W > 0) p.word_index.build(p.words.data(), p.words.size(), W, word_bits, true);
   }
 
   // Hypothesis n-gram groups per order (char orders then word orders).
@@ -203,7 +213,11 @@ ChrfStats ChrfScorer::segment_stats_views(std::string_view hyp, const std::vecto
   double best_f = -1.0;
   ChrfStats cur = empty_stats();
   auto& rg = sc.rg;
+  auto& narrow_matches = sc.narrow_matches;
+  narrow_matches.assign(static_cast<std::size_t>(orders), 0);
   for (std::size_t k = 1; k <= R; ++k) {
+    if (char_narrow) prep[0].char_index.clipped_matches_narrow_all(prep[k].char_index, narrow_matches.data());
+    if (word_narrow) prep[0].word_index.clipped_matches_narrow_all(prep[k].word_index, narrow_matches.data() + C);
     for (int o = 0; o < orders; ++o) {
       const bool is_char = o < C;
       const int n = is_char ? o + 1 : o - C + 1;
@@ -213,7 +227,7 @@ ChrfStats ChrfScorer::segment_stats_views(std::string_view hyp, const std::vecto
       const std::int64_t n_ref = count_of(ri.length(), n);
       std::int64_t match = 0;
       if (n_hyp > 0 && n_ref > 0 && (is_char ? char_narrow : word_narrow)) {
-        match = static_cast<std::int64_t>(hi.clipped_matches_narrow(n, ri));
+        match = static_cast<std::int64_t>(narrow_matches[static_cast<std::size_t>(o)]);
       } else if (n_hyp > 0 && n_ref > 0) {
         ri.groups(n, rg);
         match = static_cast<std::int64_t>(detail::clipped_matches(n, hi, hyp_groups[static_cast<std::size_t>(o)], ri, rg));

@@ -9,8 +9,10 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <string_view>
 #include <thread>
@@ -33,8 +35,9 @@ int bits_for(std::uint32_t max_symbol);
 
 class NgramIndex {
  public:
-  // `syms` must outlive the index; each symbol in [1, 2^bits).
-  void build(const std::uint32_t* syms, std::size_t len, int max_order, int bits);
+  // `syms` must outlive the index; each symbol in [1, 2^bits). `nearly_sorted`: symbols are
+  // numbered in order of first appearance (so windows come mostly in ascending order).
+  void build(const std::uint32_t* syms, std::size_t len, int max_order, int bits, bool nearly_sorted = false);
 
   // Distinct n-grams of order n (1 <= n <= max_order), ascending; replaces `out`.
   void groups(int n, std::vector<NgramGroup>& out) const;
@@ -49,6 +52,11 @@ class NgramIndex {
   // by a merge walk over the sorted keys without materialising groups.
   std::uint64_t clipped_matches_narrow(int n, const NgramIndex& other) const;
 
+  // Narrow mode only (both indexes): matches[n-1] = clipped_matches_narrow(n, other) for every
+  // order n = 1..max_order, in one branch-free merge walk: consecutive keys of the merged order
+  // share a prefix of L symbols, which closes the groups of the orders above L.
+  void clipped_matches_narrow_all(const NgramIndex& other, std::uint64_t* matches) const;
+
  private:
   const std::uint32_t* syms_ = nullptr;
   std::size_t len_ = 0;
@@ -59,6 +67,14 @@ class NgramIndex {
   std::vector<u128> keys_;            // packed mode, sorted
   std::vector<std::uint64_t> keys64_; // narrow packed mode, sorted
   std::vector<std::uint32_t> order_;  // wide mode, sorted start positions
+  std::vector<std::uint32_t> radix_counts_;  // narrow mode: scratch of the radix sort
+  // Narrow mode, for clipped_matches_narrow_all: symbols shared by two keys whose XOR has its
+  // highest set bit at h-1 (index h; 0 = equal keys), and n-gram orders present in a key with t
+  // trailing zero bits (a window cut short by the end of the sequence is zero-padded).
+  std::uint8_t common_of_high_bit_[65] = {};
+  std::uint8_t orders_of_trailing_zeros_[64] = {};
+  int tables_bits_ = 0, tables_order_ = 0;  // the (bits, max_order) the two tables were filled for
+  void fill_tables();
 };
 
 // Sum over common n-grams of min(count_a, count_b) (clipped matches).
@@ -73,19 +89,17 @@ class Interner {
   void reset(std::size_t expected) {
     std::size_t cap = 16;
     while (cap < 2 * expected + 2) cap <<= 1;
-    if (slots_.size() != cap) {
+    if (slots_.size() < cap) {
       slots_.assign(cap, Slot{});
-    } else {
+    } else {  // a larger table from an earlier (longer) segment serves as well
       for (const std::size_t i : used_) slots_[i] = Slot{};
     }
     used_.clear();
-    mask_ = cap - 1;
+    mask_ = slots_.size() - 1;
     size_ = 0;
   }
   std::uint32_t id(std::string_view s) {
-    std::uint64_t h = 1469598103934665603ULL;
-    for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-    std::size_t i = static_cast<std::size_t>(h ^ (h >> 29)) & mask_;
+    std::size_t i = static_cast<std::size_t>(hash(s)) & mask_;
     while (true) {
       Slot& sl = slots_[i];
       if (sl.id == 0) {
@@ -109,6 +123,24 @@ class Interner {
     std::string_view key;
     std::uint32_t id = 0;
   };
+  // Eight bytes at a time (multiply-xorshift mixing).
+  static std::uint64_t hash(std::string_view s) {
+    const char* p = s.data();
+    std::size_t n = s.size();
+    std::uint64_t h = 0x9E3779B97F4A7C15ULL ^ (n * 0xC2B2AE3D27D4EB4FULL);
+    for (; n >= 8; n -= 8, p += 8) {
+      std::uint64_t v;
+      std::memcpy(&v, p, 8);
+      h = (h ^ v) * 0xFF51AFD7ED558CCDULL;
+      h ^= h >> 32;
+    }
+    if (n > 0) {
+      std::uint64_t v = 0;
+      for (std::size_t k = 0; k < n; ++k) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[k])) << (8 * k);
+      h = (h ^ v) * 0xC4CEB9FE1A85EC53ULL;
+    }
+    return h ^ (h >> 29);
+  }
   void grow() {
     std::vector<Slot> old;
     old.swap(slots_);
@@ -117,9 +149,7 @@ class Interner {
     used_.clear();
     for (const Slot& sl : old) {
       if (sl.id == 0) continue;
-      std::uint64_t h = 1469598103934665603ULL;
-      for (const char c : sl.key) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-      std::size_t i = static_cast<std::size_t>(h ^ (h >> 29)) & mask_;
+      std::size_t i = static_cast<std::size_t>(hash(sl.key)) & mask_;
       while (slots_[i].id != 0) i = (i + 1) & mask_;
       slots_[i] = sl;
       used_.push_back(i);
@@ -131,6 +161,8 @@ class Interner {
 };
 
 // Runs fn(begin, end, acc) over [0, n) in chunks on several threads; accumulators are summed.
+// Threads take chunks as they go (a thread that the OS holds back takes fewer), so `+=` must not
+// depend on the order of the pieces (true of the integer statistics of BLEU and chrF).
 template <class Stats, class Fn>
 Stats parallel_accumulate(std::size_t n, const Stats& zero, Fn fn) {
   std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
@@ -143,14 +175,15 @@ Stats parallel_accumulate(std::size_t n, const Stats& zero, Fn fn) {
   std::vector<Stats> accs(threads, zero);
   std::vector<std::exception_ptr> errors(threads);
   std::vector<std::thread> pool;
-  const std::size_t chunk = (n + threads - 1) / threads;
+  const std::size_t chunk = std::max<std::size_t>(500, n / (threads * 32));
+  std::atomic<std::size_t> next{0};
   for (std::size_t t = 0; t < threads; ++t) {
     pool.emplace_back([&, t]() {
       try {
-        const std::size_t b = std::min(n, t * chunk), e = std::min(n, b + chunk);
-        fn(b, e, accs[t]);
+        for (std::size_t b; (b = next.fetch_add(chunk)) < n;) fn(b, std::min(n, b + chunk), accs[t]);
       } catch (...) {
         errors[t] = std::current_exception();
+        next = n;  // the others stop at their next chunk
       }
     });
   }

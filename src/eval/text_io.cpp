@@ -1,5 +1,9 @@
 #include "eval/text_io.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -48,15 +52,30 @@ std::vector<std::string> read_text_lines(std::istream& in, const std::string& na
 std::vector<std::string> read_text_lines(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw Error(path + ": cannot open (is a directory)");
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     const int err = errno;
     throw Error(path + ": cannot open (" + std::string(err ? std::strerror(err) : "unknown error") + ")");
   }
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  if (f.bad()) throw Error(path + ": read error");
-  return split_text_lines(ss.str(), path);
+  // One read into a buffer of the file's size (growing if the file does), no stream copies.
+  struct stat st {};
+  std::string data;
+  data.resize(::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<std::size_t>(st.st_size) + 1 : 65536);
+  std::size_t used = 0;
+  while (true) {
+    if (used == data.size()) data.resize(data.size() * 2);
+    const ssize_t n = ::read(fd, data.data() + used, data.size() - used);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ::close(fd);
+      throw Error(path + ": read error (" + std::string(std::strerror(errno)) + ")");
+    }
+    used += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  data.resize(used);
+  return split_text_lines(data, path);
 }
 
 }  // namespace gnmt

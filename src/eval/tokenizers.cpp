@@ -1,5 +1,7 @@
 #include "eval/tokenizers.h"
 
+#include <array>
+#include <cstdint>
 #include <stdexcept>
 #include <vector>
 
@@ -92,6 +94,19 @@ std::u32string sub_pairs32(const std::u32string& s, Pred match, Emit emit) {
 
 }  // namespace
 
+void split_single_spaces(std::string_view s, std::vector<std::string_view>& out) {
+  std::size_t start = 0;
+  while (start < s.size()) {
+    const std::size_t sp = s.find(' ', start);
+    if (sp == std::string_view::npos) {
+      out.push_back(s.substr(start));
+      break;
+    }
+    if (sp > start) out.push_back(s.substr(start, sp - start));
+    start = sp + 1;
+  }
+}
+
 BleuTokenizer parse_bleu_tokenizer(const std::string& name) {
   if (name == "13a") return BleuTokenizer::k13a;
   if (name == "intl") return BleuTokenizer::kIntl;
@@ -127,18 +142,11 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
   s.swap(out);
 }
 
-std::string tokenize_13a(std::string_view line) {
-  thread_local std::string s;
-  s.assign(line.data(), line.size());
-  replace_all(s, "<skipped>", "");
-  replace_all(s, "-\n", "");
-  replace_all(s, "\n", " ");
-  if (s.find('&') != std::string::npos) {
-    replace_all(s, "&quot;", "\"");
-    replace_all(s, "&amp;", "&");
-    replace_all(s, "&lt;", "<");
-    replace_all(s, "&gt;", ">");
-  }
+namespace {
+
+// Tokenizer13a's TokenizerRegexp part, before the whitespace normalisation: f' {s} ', then four
+// regex substitutions. They only ever insert spaces. Returns a thread-local buffer.
+const std::string& regex_13a(std::string_view s) {
   // f' {line} ' then r'([\{-\~\[-\` -\&\(-\+\:-\@\/])' -> r' \1 '
   thread_local std::string t;
   t.clear();
@@ -183,7 +191,118 @@ std::string tokenize_13a(std::string_view line) {
         o.push_back(b);
         o.push_back(' ');
       });
-  return normalize_spaces(u);
+  return u;
+}
+
+// Byte classes for tokenize_13a_tokens.
+enum : std::uint8_t {
+  kPlain = 0,
+  kClass1 = 1,        // the first substitution's class: a token of its own
+  kDotCommaDash = 2,  // takes part in the other substitutions
+  kSpace = 4,         // ASCII whitespace (Python's)
+  kMaybeSpace = 8,    // lead byte of a multi-byte Python whitespace character
+  kReplaced = 16,     // '\n', '&', '<': a replacement before the regexes may apply
+};
+
+const std::array<std::uint8_t, 256> kByteClass = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const auto u = static_cast<unsigned char>(c);
+    std::uint8_t k = kPlain;
+    if (ascii_space(u)) k |= kSpace;
+    if (u < 0x80 && re13a_class1(u) && u != ' ') k |= kClass1;
+    if (u == '.' || u == ',' || u == '-') k |= kDotCommaDash;
+    if (u == 0xC2 || u == 0xE1 || u == 0xE2 || u == 0xE3) k |= kMaybeSpace;
+    if (u == '\n' || u == '&' || u == '<') k |= kReplaced;
+    t[static_cast<std::size_t>(c)] = k;
+  }
+  return t;
+}();
+
+// Appends the 13a tokens of one whitespace-free word. Tokens never span whitespace, and a
+// whitespace character never takes part in a substitution in a way that affects its neighbours
+// (it is a non-digit outside every class), so each word can be tokenized on its own as f' {word} '.
+void word_tokens_13a(std::string_view word, std::uint8_t classes, std::vector<std::string_view>& out) {
+  if (classes == kPlain) {
+    out.push_back(word);
+  } else if (classes == kClass1) {  // only the first substitution applies: class-1 bytes stand alone
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < word.size(); ++i) {
+      if (kByteClass[static_cast<unsigned char>(word[i])] & kClass1) {
+        if (i > start) out.push_back(word.substr(start, i - start));
+        out.push_back(word.substr(i, 1));
+        start = i + 1;
+      }
+    }
+    if (start < word.size()) out.push_back(word.substr(start));
+  } else {  // run the substitutions; every non-space byte of their output is the next byte of `word`
+    const std::string& t = regex_13a(word);
+    std::size_t pos = 0, start = std::string::npos;
+    for (const char c : t) {
+      if (c == ' ') {
+        if (start != std::string::npos) out.push_back(word.substr(start, pos - start));
+        start = std::string::npos;
+      } else {
+        if (start == std::string::npos) start = pos;
+        ++pos;
+      }
+    }
+    if (start != std::string::npos) out.push_back(word.substr(start, pos - start));
+  }
+}
+
+}  // namespace
+
+std::string tokenize_13a(std::string_view line) {
+  thread_local std::string s;
+  s.assign(line.data(), line.size());
+  replace_all(s, "<skipped>", "");
+  replace_all(s, "-\n", "");
+  replace_all(s, "\n", " ");
+  if (s.find('&') != std::string::npos) {
+    replace_all(s, "&quot;", "\"");
+    replace_all(s, "&amp;", "&");
+    replace_all(s, "&lt;", "<");
+    replace_all(s, "&gt;", ">");
+  }
+  return normalize_spaces(regex_13a(s));
+}
+
+void tokenize_13a_tokens(std::string_view line, std::string& storage, std::vector<std::string_view>& out) {
+  const std::size_t first = out.size();
+  auto general_path = [&] {  // "<skipped>", "-\n", "\n" or an entity may be replaced: the string pipeline
+    out.resize(first);
+    storage = tokenize_13a(line);
+    split_single_spaces(storage, out);
+  };
+  const auto* p = reinterpret_cast<const unsigned char*>(line.data());
+  const std::size_t n = line.size();
+  std::size_t i = 0;
+  while (i < n) {
+    // Skip whitespace.
+    std::uint8_t k = kByteClass[p[i]];
+    if (k & kSpace) {
+      if (k & kReplaced) return general_path();  // '\n'
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    if ((k & kMaybeSpace) && (len = unicode::multibyte_space_length(p + i, n - i)) != 0) {
+      i += len;
+      continue;
+    }
+    // One word: up to the next whitespace.
+    const std::size_t start = i;
+    std::uint8_t classes = 0;
+    while (i < n) {
+      k = kByteClass[p[i]];
+      if ((k & kSpace) || ((k & kMaybeSpace) && unicode::multibyte_space_length(p + i, n - i) != 0)) break;
+      classes |= k;
+      ++i;
+    }
+    if (classes & kReplaced) return general_path();
+    word_tokens_13a(line.substr(start, i - start), classes & (kClass1 | kDotCommaDash), out);
+  }
 }
 
 std::string tokenize_intl(std::string_view line) {

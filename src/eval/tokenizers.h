@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gnmt {
 
@@ -19,6 +20,14 @@ void replace_all(std::string& s, std::string_view from, std::string_view to);
 // &quot; &amp; &lt; &gt;, then TokenizerRegexp's four substitutions on " line " and whitespace
 // normalisation. Output tokens are separated by single spaces.
 std::string tokenize_13a(std::string_view line);
+
+// The tokens of tokenize_13a(line) (appended to `out`), found without building that string when
+// the line needs none of the replacements (no '\n', '&' or '<'): views into `line`, or else into
+// `storage`. Either must outlive the views.
+void tokenize_13a_tokens(std::string_view line, std::string& storage, std::vector<std::string_view>& out);
+
+// Appends the tokens of a string whose tokens are separated by ' ' (the tokenizers' output).
+void split_single_spaces(std::string_view s, std::vector<std::string_view>& out);
 
 // sacreBLEU TokenizerV14International (mteval-v14 --international): splits \p{P} not between
 // digits and every \p{S}, using the `regex` module's Unicode classes.

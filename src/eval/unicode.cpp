@@ -1,6 +1,7 @@
 #include "eval/unicode.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <iterator>
 
@@ -246,37 +247,51 @@ std::string_view rstrip(std::string_view s) {
   return s.substr(0, end);
 }
 
+namespace {
+
+// 1: ASCII whitespace; 2: a byte that may start a multi-byte whitespace character (U+0085, U+00A0,
+// U+1680, U+2000..U+3000 start with C2, E1, E2 or E3); 0: neither (no other byte, continuation
+// bytes included, can start whitespace, so words can be scanned byte by byte).
+const std::array<std::uint8_t, 256> kSpaceClass = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 0; c < 0x80; ++c) t[static_cast<std::size_t>(c)] = ascii_space(static_cast<unsigned char>(c)) ? 1 : 0;
+  for (const int c : {0xC2, 0xE1, 0xE2, 0xE3}) t[static_cast<std::size_t>(c)] = 2;
+  return t;
+}();
+
+}  // namespace
+
+std::size_t multibyte_space_length(const unsigned char* p, std::size_t n) {
+  char32_t cp;
+  const int l = decode_one(p, n, cp);
+  return l > 0 && is_space(cp) ? static_cast<std::size_t>(l) : 0;
+}
+
 void split_whitespace(std::string_view s, std::vector<std::string_view>& out) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const std::size_t n = s.size();
   std::size_t i = 0;
-  std::size_t tok_start = std::string_view::npos;
   while (i < n) {
-    std::size_t len = 1;
-    bool space;
-    if (p[i] < 0x80) {
-      space = ascii_space(p[i]);
-    } else {
-      char32_t cp;
-      const int l = decode_one(p + i, n - i, cp);
-      if (l == 0) {
-        space = false;
-      } else {
-        len = static_cast<std::size_t>(l);
-        space = is_space(cp);
-      }
+    // Skip whitespace.
+    const std::uint8_t c = kSpaceClass[p[i]];
+    if (c == 1) {
+      ++i;
+      continue;
     }
-    if (space) {
-      if (tok_start != std::string_view::npos) {
-        out.push_back(s.substr(tok_start, i - tok_start));
-        tok_start = std::string_view::npos;
-      }
-    } else if (tok_start == std::string_view::npos) {
-      tok_start = i;
+    std::size_t len;
+    if (c == 2 && (len = multibyte_space_length(p + i, n - i)) != 0) {
+      i += len;
+      continue;
     }
-    i += len;
+    // A word, up to the next whitespace.
+    const std::size_t start = i++;
+    while (i < n) {
+      const std::uint8_t d = kSpaceClass[p[i]];
+      if (d == 1 || (d == 2 && multibyte_space_length(p + i, n - i) != 0)) break;
+      ++i;
+    }
+    out.push_back(s.substr(start, i - start));
   }
-  if (tok_start != std::string_view::npos) out.push_back(s.substr(tok_start));
 }
 
 std::vector<std::string_view> split_whitespace(std::string_view s) {

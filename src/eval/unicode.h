@@ -42,6 +42,10 @@ std::string_view rstrip(std::string_view s);
 void split_whitespace(std::string_view s, std::vector<std::string_view>& out);
 std::vector<std::string_view> split_whitespace(std::string_view s);
 
+// Byte length of the UTF-8 character at p (n bytes available) if it is whitespace, otherwise 0.
+// Meant for non-ASCII bytes (ASCII whitespace is one byte, as is_space says).
+std::size_t multibyte_space_length(const unsigned char* p, std::size_t n);
+
 // Number of code points (the string is assumed to be valid UTF-8).
 std::size_t code_point_count(std::string_view s);
 
