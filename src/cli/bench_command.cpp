@@ -19,6 +19,7 @@
 #include "eval/text_io.h"
 #include "models/flops.h"
 #include "models/model.h"
+#include "rnn/residual_lstm.h"
 #include "training/checkpoint.h"
 #include "translator/translator.h"
 
@@ -110,13 +111,21 @@ struct Opts {
   std::string config, checkpoint, dump_batches, batches, dump_test, test, translate, profile;
   std::vector<std::string> set;
   int64_t steps = 10, length = 32, gemm = 2048, num_batches = 12, warmup = 2, beam = -1;
+  bool unfused = false;
 };
+
+// --unfused: torch::nn::LSTM and the composite attention expression instead of the fused CPU kernels.
+void apply_unfused(const Opts& o, GnmtModel& model) {
+  set_fused_lstm(!o.unfused);
+  model->decoder->attention->fused = !o.unfused;
+}
 
 // Synthetic batches of one length: the step time, tokens/s and MFU of the config's model.
 void bench_synthetic(const Opts& o, const Config& cfg, const torch::Device& device, double rate) {
   const int64_t V = cfg.model.vocab_size, L = o.length;
   const int64_t B = std::max<int64_t>(1, cfg.training.batch_tokens / (L + 1));
   Stepper st(cfg, device);
+  apply_unfused(o, st.model);
   auto opts = torch::TensorOptions().device(device).dtype(torch::kLong);
   Batch b;
   b.src = torch::randint(4, V, {L, B}, opts);
@@ -143,6 +152,7 @@ void bench_batches(const Opts& o, const Config& cfg, const torch::Device& device
     throw Error(o.batches + ": " + std::to_string(n) + " batches, but --warmup " + std::to_string(o.warmup) +
                 " leaves none to time");
   Stepper st(cfg, device);
+  apply_unfused(o, st.model);
   std::vector<Batch> batches;
   for (const auto& idx : file.batches) batches.push_back(make_batch(file.corpus, idx).to(device));
   for (int64_t i = 0; i < o.warmup; ++i) st.step(batches[i]);
@@ -174,6 +184,7 @@ void bench_batches(const Opts& o, const Config& cfg, const torch::Device& device
 // Translates the sentences of an ids file (as written by --dump-test) with the checkpoint, timed.
 void bench_translate(const Opts& o, const torch::Device& device) {
   auto ck = load_checkpoint(o.checkpoint, device);
+  apply_unfused(o, ck.model);
   auto sources = read_ids(o.translate);
   DecodingOptions d = ck.config.decoding;
   if (o.beam != -1) d.beam = o.beam;
@@ -219,6 +230,8 @@ void add_bench_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--translate", o->translate, "Time translating the ids file (from --dump-test) with --checkpoint");
   cmd->add_option("--beam", o->beam, "Beam size for --translate (1 = greedy; default: the checkpoint's)")
       ->check(CLI::Range(1, 100));
+  cmd->add_flag("--unfused", o->unfused, "Use torch::nn::LSTM and the composite attention expression instead of "
+                                         "the fused CPU kernels (to measure what they bring)");
   cmd->callback([o, exit_code] {
     if (!o->dump_test.empty() || !o->translate.empty()) {
       if (o->checkpoint.empty()) throw Error("--dump-test and --translate need --checkpoint");
