@@ -249,15 +249,16 @@ def train(args):
     for b in batches[:args.warmup]:
         step(*b)
     tokens, loss = 0, 0.0
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     for b in batches[args.warmup:]:
         loss += step(*b)
         tokens += b[4]
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     print(f"reference: {params} parameters; {len(batches) - args.warmup} timed batches ({args.warmup} warm-up), "
           f"{tokens} target tokens in {dt:.3f} s, loss/token {loss / tokens:.4f}")
     result("parameters", params)
     result("train_tok_s", tokens / dt)
+    result("train_tok_cpu_s", tokens / cpu)
     result("step_s", dt / (len(batches) - args.warmup))
 
 
@@ -324,8 +325,8 @@ def beam_search(model, src, lengths, K, alpha, beta, ratio):
             if done[b]:
                 continue
             best_live = live_s[b, 0].item()
-            done[b] = (t + 1 >= limits[b] or best_live == float("-inf") or len(finished[b]) >= K or
-                       (finished[b] and max(f[0] for f in finished[b]) >= best_live / lp(limits[b])))
+            done[b] = bool(t + 1 >= limits[b] or best_live == float("-inf") or len(finished[b]) >= K or
+                           (finished[b] and max(f[0] for f in finished[b]) >= best_live / lp(limits[b])))
         if all(done):
             break
         live_s[torch.tensor(done)] = float("-inf")
@@ -352,7 +353,7 @@ def translate(args):
     beam = args.beam or d["beam"]
     order = sorted((i for i, s in enumerate(sources) if s), key=lambda i: -len(sources[i]))
     out = [[] for _ in sources]
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     for start in range(0, len(order), d["batch_size"]):
         idx = order[start:start + d["batch_size"]]
         src, lengths, _, _, _ = make_batch([(sources[i], [0]) for i in idx])
@@ -360,9 +361,10 @@ def translate(args):
                 beam_search(model, src, lengths, beam, d["alpha"], d["beta"], d["max_len_ratio"]))
         for i, h in zip(idx, hyps):
             out[i] = h
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     print(f"reference: translated {len(sources)} sentences with beam {beam} (batch {d['batch_size']}) in {dt:.3f} s")
     result("sentences_s", len(sources) / dt)
+    result("sentences_cpu_s", len(sources) / cpu)
     result("output_tokens", sum(len(h) for h in out))
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:

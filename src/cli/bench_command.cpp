@@ -59,6 +59,15 @@ double peak_rss_mib() {
   return static_cast<double>(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
+// CPU seconds (user + system, all threads) this process has used: on a shared machine, work per CPU
+// second is steadier than work per wall second.
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
 // Lines "result KEY VALUE" are what scripts/bench/compare.py reads (reference_gnmt.py prints the same keys).
 void result(const std::string& key, double value) {
   std::cout << "result " << key << " " << std::setprecision(10) << value << std::setprecision(6) << "\n";
@@ -161,6 +170,7 @@ void bench_batches(const Opts& o, const Config& cfg, const torch::Device& device
   if (!o.profile.empty()) profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(o.profile);
   sync(device);
   auto t0 = clock_type::now();
+  const double cpu0 = cpu_seconds();
   for (int64_t i = o.warmup; i < n; ++i) {
     const auto& b = batches[i];
     loss += st.step(b);
@@ -168,13 +178,14 @@ void bench_batches(const Opts& o, const Config& cfg, const torch::Device& device
     flops += training_flops(cfg.model, cfg.model.vocab_size, b.src.size(1), b.src.size(0), b.tgt_in.size(0));
   }
   sync(device);
-  const double dt = seconds_since(t0);
+  const double dt = seconds_since(t0), cpu = cpu_seconds() - cpu0;
   profiler.reset();
   std::cout << "model: " << st.model->parameter_count() << " parameters; " << n - o.warmup << " timed batches ("
             << o.warmup << " warm-up), " << tokens << " target tokens in " << dt << " s, loss/token "
             << loss / tokens << "\n";
   result("parameters", static_cast<double>(st.model->parameter_count()));
   result("train_tok_s", tokens / dt);
+  result("train_tok_cpu_s", tokens / cpu);
   result("step_s", dt / static_cast<double>(n - o.warmup));
   result("gemm_gflops", rate / 1e9);
   result("model_gflops", flops / dt / 1e9);
@@ -189,16 +200,21 @@ void bench_translate(const Opts& o, const torch::Device& device) {
   DecodingOptions d = ck.config.decoding;
   if (o.beam != -1) d.beam = o.beam;
   Translator translator(ck.model, ck.tokenizer, d, device);
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
+  if (!o.profile.empty()) profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(o.profile);
   sync(device);
   auto t0 = clock_type::now();
+  const double cpu0 = cpu_seconds();
   auto out = translator.translate_ids(sources);
   sync(device);
-  const double dt = seconds_since(t0);
+  const double dt = seconds_since(t0), cpu = cpu_seconds() - cpu0;
+  profiler.reset();
   double tokens = 0;
   for (const auto& s : out) tokens += static_cast<double>(s.size());
   std::cout << "translated " << sources.size() << " sentences with beam " << d.beam << " (batch " << d.batch_size
             << ") in " << dt << " s\n";
   result("sentences_s", static_cast<double>(sources.size()) / dt);
+  result("sentences_cpu_s", static_cast<double>(sources.size()) / cpu);
   result("output_tokens", tokens);
 }
 
@@ -221,8 +237,8 @@ void add_bench_command(CLI::App& app, int* exit_code) {
                                                      "(seed, epoch 0) as token ids to this file, then exit");
   cmd->add_option("--num-batches", o->num_batches, "Batches written by --dump-batches")->check(CLI::Range(1, 100000));
   cmd->add_option("--batches", o->batches, "Time training on the batches of this file (from --dump-batches)");
-  cmd->add_option("--profile", o->profile, "With --batches: write a Chrome trace of the timed steps' operators "
-                                           "to this file (scripts/bench/profile_summary.py sums it up)");
+  cmd->add_option("--profile", o->profile, "With --batches or --translate: write a Chrome trace of the timed "
+                                           "operators to this file (scripts/bench/profile_summary.py sums it up)");
   cmd->add_option("--warmup", o->warmup, "Untimed first batches of --batches")->check(CLI::Range(0, 1000));
   cmd->add_option("--dump-test", o->dump_test, "Write --test's lines as token ids to this file and the checkpoint's "
                                                "weights to FILE.weights, then exit");
