@@ -181,6 +181,27 @@ TEST(Model, GradientsReachEmbeddingsOfEightLayerModel) {
   }
 }
 
+TEST(Model, SmoothedLossMatchesCrossEntropyWithGradients) {
+  // The chunked loss against F::cross_entropy (sum, ignore_index 0, label smoothing), more rows than one
+  // chunk, some of them padding.
+  namespace F = torch::nn::functional;
+  torch::manual_seed(9);
+  for (double e : {0.0, 0.1}) {
+    auto logits = (torch::randn({3, 700, 11}) * 3).requires_grad_();
+    auto target = torch::randint(0, 11, {3, 700}, torch::kLong);
+    target.index_put_({0, torch::indexing::Slice(0, 50)}, 0);
+    auto ref_logits = logits.detach().clone().requires_grad_();
+    auto ours = smoothed_loss(logits, target, e);
+    auto ref = F::cross_entropy(ref_logits.reshape({-1, 11}), target.reshape({-1}),
+                                F::CrossEntropyFuncOptions().ignore_index(0).label_smoothing(e).reduction(torch::kSum));
+    EXPECT_NEAR(ours.item<double>(), ref.item<double>(), 1e-5 * std::abs(ref.item<double>())) << "smoothing " << e;
+    (ours * 0.5).backward();
+    (ref * 0.5).backward();
+    EXPECT_TRUE(torch::allclose(logits.grad(), ref_logits.grad(), 1e-5, 1e-6)) << "smoothing " << e;
+    EXPECT_EQ(logits.grad()[0][0].abs().sum().item<float>(), 0.f);  // padding rows get no gradient
+  }
+}
+
 TEST(Model, BeamOneEqualsGreedy) {
   torch::manual_seed(5);
   GnmtModel m(small_options(3, 3), 30);

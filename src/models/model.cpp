@@ -48,10 +48,63 @@ int64_t GnmtModelImpl::parameter_count() const {
   return n;
 }
 
+namespace {
+
+// Label-smoothed cross-entropy summed over rows whose target is not 0, as F::cross_entropy computes it
+//   loss = sum_rows (1 - e) * (lse - x_y) + (e / V) * (V * lse - sum_c x_c),
+// without its full-size intermediates (log-probabilities, their gradient, the one-hot scatter): rows are
+// handled in chunks, and the backward writes softmax - target distribution straight into the gradient.
+struct SmoothedCrossEntropy : torch::autograd::Function<SmoothedCrossEntropy> {
+  static constexpr int64_t kChunk = 1024;  // rows per chunk: bounds the temporaries to kChunk x V
+
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor logits, torch::Tensor target,
+                               double smoothing) {
+    logits = logits.contiguous();
+    const int64_t N = logits.size(0), V = logits.size(1);
+    auto lse = torch::empty({N, 1}, logits.options());
+    auto total = torch::zeros({}, logits.options().dtype(torch::kDouble));
+    auto keep = (target != 0).unsqueeze(1);  // (N, 1)
+    for (int64_t r0 = 0; r0 < N; r0 += kChunk) {
+      const int64_t r1 = std::min(N, r0 + kChunk);
+      auto x = logits.slice(0, r0, r1);
+      auto m = std::get<0>(x.max(1, true));
+      auto l = lse.slice(0, r0, r1);
+      l.copy_(m + (x - m).exp_().sum(1, true).log_());
+      auto nll = l - x.gather(1, target.slice(0, r0, r1).unsqueeze(1));
+      auto smooth = l * static_cast<double>(V) - x.sum(1, true);
+      auto row = (nll * (1.0 - smoothing) + smooth * (smoothing / static_cast<double>(V)));
+      total += row.masked_fill(~keep.slice(0, r0, r1), 0.0).sum().to(torch::kDouble);
+    }
+    ctx->save_for_backward({logits, target, lse});
+    ctx->saved_data["smoothing"] = smoothing;
+    return total.to(logits.scalar_type());
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    auto saved = ctx->get_saved_variables();
+    auto logits = saved[0], target = saved[1], lse = saved[2];
+    const double e = ctx->saved_data["smoothing"].toDouble();
+    const int64_t N = logits.size(0), V = logits.size(1);
+    auto grad = torch::empty_like(logits);
+    auto scale = (target != 0).unsqueeze(1).to(logits.scalar_type()) * grads[0];  // (N, 1)
+    for (int64_t r0 = 0; r0 < N; r0 += kChunk) {
+      const int64_t r1 = std::min(N, r0 + kChunk);
+      auto g = grad.slice(0, r0, r1);
+      torch::sub_out(g, logits.slice(0, r0, r1), lse.slice(0, r0, r1));
+      g.exp_().sub_(e / static_cast<double>(V));
+      auto y = target.slice(0, r0, r1).unsqueeze(1);
+      g.scatter_add_(1, y, torch::full(y.sizes(), -(1.0 - e), g.options()));
+      g.mul_(scale.slice(0, r0, r1));
+    }
+    return {grad, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
 torch::Tensor smoothed_loss(const torch::Tensor& logits, const torch::Tensor& target, double smoothing) {
-  namespace F = torch::nn::functional;
-  return F::cross_entropy(logits.reshape({-1, logits.size(-1)}), target.reshape({-1}),
-                          F::CrossEntropyFuncOptions().ignore_index(0).label_smoothing(smoothing).reduction(torch::kSum));
+  return SmoothedCrossEntropy::apply(logits.reshape({-1, logits.size(-1)}), target.reshape({-1}), smoothing);
 }
 
 }  // namespace gnmt

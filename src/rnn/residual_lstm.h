@@ -20,8 +20,13 @@ torch::Tensor reverse_index(const torch::Tensor& lengths, int64_t max_len);
 torch::Tensor gather_time(const torch::Tensor& x, const torch::Tensor& index);
 
 // Runs one single-layer LSTM over a whole sequence. x (T, B, in) -> (T, B, H); `state` (h, c), each
-// (1, B, H), is used as the initial state when defined and replaced by the final state.
+// (1, B, H), is used as the initial state when defined and replaced by the final state. float32 on the
+// CPU runs rnn/fused_lstm.h with the module's weights (unless disabled below), anything else the module.
 torch::Tensor run_lstm(torch::nn::LSTM& lstm, const torch::Tensor& x,
                        std::tuple<torch::Tensor, torch::Tensor>* state = nullptr);
+
+// Process-wide switch for run_lstm's fused CPU path (on by default); `gnmt bench --unfused` turns it off
+// to measure the torch::nn::LSTM path in the same binary.
+void set_fused_lstm(bool enabled);
 
 }  // namespace gnmt
