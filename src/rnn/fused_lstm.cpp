@@ -1,6 +1,7 @@
 #include "rnn/fused_lstm.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 
 #include "rnn/lstm_kernels.h"
 
@@ -69,7 +70,11 @@ struct FusedLstm : torch::autograd::Function<FusedLstm> {
 
 }  // namespace
 
-bool fused_lstm_supports(const torch::Tensor& x) { return x.device().is_cpu() && x.scalar_type() == torch::kFloat; }
+// Under CPU autocast (training.precision: bf16) the module runs instead: autocast casts its matrix products,
+// while the fused kernels compute in float32 only.
+bool fused_lstm_supports(const torch::Tensor& x) {
+  return x.device().is_cpu() && x.scalar_type() == torch::kFloat && !at::autocast::is_autocast_enabled(at::kCPU);
+}
 
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> fused_lstm(
     const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& w_ih,

@@ -16,7 +16,7 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> fused_lstm(
     const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& w_ih,
     const torch::Tensor& w_hh, const torch::Tensor& b_ih, const torch::Tensor& b_hh);
 
-// Whether fused_lstm can run `x` (float32 on the CPU).
+// Whether fused_lstm can run `x` (float32 on the CPU, CPU autocast off).
 bool fused_lstm_supports(const torch::Tensor& x);
 
 }  // namespace gnmt
