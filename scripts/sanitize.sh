@@ -14,5 +14,5 @@ cd "$here/build-sanitize"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=0:alloc_dealloc_mismatch=0:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 export OMP_WAIT_POLICY=PASSIVE
-exclude="${GNMT_SANITIZE_EXCLUDE-Cli\.LearnsToReverse|Cli\.ResumeContinues|CheckpointResume\.|CheckpointTraining\.|score_vs_sacrebleu}"
+exclude="${GNMT_SANITIZE_EXCLUDE-Cli\.LearnsToReverse|Cli\.ResumeContinues|OnDevice\.TrainsTheToyTask|CheckpointResume\.|CheckpointTraining\.|score_vs_sacrebleu}"
 ctest --output-on-failure --timeout 1200 -j "${GNMT_TEST_JOBS:-2}" ${exclude:+-E "$exclude"} "$@"

@@ -128,9 +128,11 @@ TEST_P(OnDevice, TrainsTheToyTaskEndToEnd) {
   for (const auto& precision : precisions) {
     SCOPED_TRACE(precision);
     const std::string run = d / ("run-" + precision);
+    // 2500 steps, as in Cli.LearnsToReverseSequencesToBleuAbove90: the task is learnt suddenly, somewhere
+    // between steps 1000 and 2000 depending on float rounding (an ASan build was still at loss 1.44 at 1500).
     auto t = run_gnmt("train --config " GNMT_SOURCE_DIR "/configs/tiny.yaml --set data.train_src=" + (d / "train.src") +
                       " --set data.train_tgt=" + (d / "train.tgt") + " --set run_dir=" + run + " --set device=" + GetParam() +
-                      " --set training.precision=" + precision + " --set training.max_steps=1500");
+                      " --set training.precision=" + precision + " --set training.max_steps=2500");
     ASSERT_EQ(t.exit_code, 0) << t.output;
     auto tr = run_gnmt("translate -m " + run + "/last.pt -i " + (d / "test.src") + " -o " + (d / ("hyp-" + precision)) +
                        " --device " + GetParam());
