@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <set>
+
 #include "models/model.h"
 #include "rnn/residual_lstm.h"
 #include "training/checkpoint.h"
@@ -232,6 +234,51 @@ TEST(Model, BeamFindsAtLeastTheGreedyScore) {
   auto beam = beam_search(m, src, len, d);
   auto greedy = greedy_search(m, src, len, d.max_len_ratio);
   for (size_t b = 0; b < beam.size(); ++b) EXPECT_GE(beam[b].log_prob, greedy[b].log_prob - 1e-5);
+}
+
+// Sentences that finish leave the batch (greedy and beam): each sentence of a batch decodes to what it
+// decodes to alone. The end-of-sentence bias is bisected until the batch's outputs end at several
+// different steps (an untrained model either always or never ends), so rows do leave the batch.
+TEST(Model, FinishedSentencesLeaveTheBatchWithoutChangingTheOthers) {
+  torch::manual_seed(9);
+  GnmtModel m(small_options(3, 3), 30);
+  m->eval();
+  auto src = torch::randint(4, 30, {9, 8}, torch::kLong);
+  auto len = torch::tensor({9, 8, 8, 7, 6, 5, 3, 2}, torch::kLong);
+  for (int64_t b = 0; b < 8; ++b) src.index_put_({torch::indexing::Slice(len[b].item<int64_t>()), b}, 0);
+  DecodingOptions d;
+  d.beam = 4;
+  d.max_len_ratio = 1.5;
+  std::vector<Hypothesis> greedy;
+  std::set<size_t> lengths;
+  double lo = 0.0, hi = 1.0;  // all outputs run to their limit at lo, all end at once at hi
+  for (int i = 0; i < 40 && lengths.size() < 4; ++i) {
+    const double bias = (lo + hi) / 2;
+    {
+      torch::NoGradGuard no_grad;
+      m->output_bias[Tokenizer::kEos].fill_(bias);
+    }
+    greedy = greedy_search(m, src, len, d.max_len_ratio);
+    lengths.clear();
+    bool any_at_limit = false;
+    for (int64_t b = 0; b < 8; ++b) {
+      lengths.insert(greedy[b].tokens.size());
+      any_at_limit |= static_cast<int64_t>(greedy[b].tokens.size()) == max_output_length(len[b].item<int64_t>(), 1.5);
+    }
+    (any_at_limit ? lo : hi) = bias;
+  }
+  ASSERT_GE(lengths.size(), 4u) << "no bias found at which the outputs end at different steps";
+  auto beam = beam_search(m, src, len, d);
+  for (int64_t b = 0; b < 8; ++b) {
+    const int64_t n = len[b].item<int64_t>();
+    auto one_src = src.slice(0, 0, n).slice(1, b, b + 1), one_len = len.slice(0, b, b + 1);
+    auto g = greedy_search(m, one_src, one_len, d.max_len_ratio)[0];
+    auto k = beam_search(m, one_src, one_len, d)[0];
+    EXPECT_EQ(greedy[b].tokens, g.tokens) << "sentence " << b;
+    EXPECT_NEAR(greedy[b].log_prob, g.log_prob, 1e-4) << "sentence " << b;
+    EXPECT_EQ(beam[b].tokens, k.tokens) << "sentence " << b;
+    EXPECT_NEAR(beam[b].score, k.score, 1e-4) << "sentence " << b;
+  }
 }
 
 TEST(Model, CheckpointReloadsToIdenticalOutputs) {

@@ -22,38 +22,46 @@ std::vector<Hypothesis> greedy_search(GnmtModel& model, const torch::Tensor& src
                                       double max_len_ratio) {
   torch::NoGradGuard no_grad;
   const int64_t B = src.size(1);
+  auto long_opts = torch::TensorOptions().dtype(torch::kLong).device(src.device());
   auto memory = model->encode(src, lengths);
   auto state = model->decoder->initial_state(memory);
   auto len_cpu = lengths.cpu();
-  std::vector<int64_t> limit(B);
+  auto len_acc = len_cpu.accessor<int64_t, 1>();
+  std::vector<int64_t> limit(B), active(B);  // active[row] = the sentence decoded in that batch row
   int64_t longest = 0;
   for (int64_t b = 0; b < B; ++b) {
-    limit[b] = max_output_length(len_cpu[b].item<int64_t>(), max_len_ratio);
+    limit[b] = max_output_length(len_acc[b], max_len_ratio);
     longest = std::max(longest, limit[b]);
+    active[b] = b;
   }
   std::vector<Hypothesis> out(B);
-  std::vector<bool> done(B, false);
-  auto prev = torch::full({B}, Tokenizer::kBos, src.options());
-  for (int64_t t = 0; t < longest; ++t) {
+  auto prev = torch::full({B}, Tokenizer::kBos, long_opts);
+  for (int64_t t = 0; t < longest && !active.empty(); ++t) {
     auto logp = model->step(prev, memory, state);
     auto [best, arg] = logp.max(-1);
-    prev = arg;
-    auto best_c = best.cpu();
+    auto best_c = best.to(torch::kDouble).cpu();
     auto arg_c = arg.cpu();
-    bool all = true;
-    for (int64_t b = 0; b < B; ++b) {
-      if (done[b]) continue;
-      int64_t tok = arg_c[b].item<int64_t>();
-      out[b].log_prob += best_c[b].item<double>();
-      if (tok == Tokenizer::kEos || t + 1 >= limit[b]) {
-        done[b] = true;
-        if (tok != Tokenizer::kEos) out[b].tokens.push_back(tok);
-      } else {
-        out[b].tokens.push_back(tok);
-      }
-      all = all && done[b];
+    auto best_acc = best_c.accessor<double, 1>();
+    auto arg_acc = arg_c.accessor<int64_t, 1>();
+    std::vector<int64_t> keep_rows, keep_sentences;
+    for (size_t row = 0; row < active.size(); ++row) {
+      const int64_t b = active[row], tok = arg_acc[static_cast<int64_t>(row)];
+      out[b].log_prob += best_acc[static_cast<int64_t>(row)];
+      if (tok == Tokenizer::kEos) continue;
+      out[b].tokens.push_back(tok);
+      if (t + 1 >= limit[b]) continue;
+      keep_rows.push_back(static_cast<int64_t>(row));
+      keep_sentences.push_back(b);
     }
-    if (all) break;
+    // Finished sentences leave the batch; the rest keep their rows' memory and state.
+    if (keep_rows.size() < active.size() && !keep_rows.empty()) {
+      auto idx = torch::tensor(keep_rows, torch::kLong).to(src.device());
+      memory = memory.index_select(idx);
+      state = state.index_select(idx);
+      arg = arg.index_select(0, idx);
+    }
+    prev = arg;
+    active = std::move(keep_sentences);
   }
   for (auto& h : out) h.score = h.log_prob;
   return out;
@@ -168,7 +176,10 @@ std::vector<Hypothesis> beam_search(GnmtModel& model, const torch::Tensor& src, 
     }
     if (keep_slots.empty()) break;
     auto idx = torch::tensor(next_rows, torch::kLong).to(device);
-    memory = memory.index_select(idx);
+    // The K rows of a sentence share its encoder memory, and beams only move within their sentence: the
+    // memory changes only when a sentence leaves the batch (as slots keep their order, row a * K + k of the
+    // kept slots).
+    if (static_cast<int64_t>(keep_slots.size()) < A) memory = memory.index_select(idx);
     state = state.index_select(idx);
     prev = torch::tensor(next_tokens, torch::kLong).to(device);
     scores = std::move(next_scores);
