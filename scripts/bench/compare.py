@@ -7,7 +7,7 @@ Writes the inputs once with `gnmt bench` (training batches of bible-small and of
 reference runs on /opt/gnmt-deps/venv's torch, whose libtorch gnmt links), OMP_WAIT_POLICY=PASSIVE for
 both, and prints the medians, the ratios and each program's peak RSS.
 
-Translation uses a trained checkpoint (--checkpoint, default runs/bench/bible-small.pt) so that both
+Translation uses a trained checkpoint (--checkpoint, default runs/bible-small/best.pt) so that both
 programs decode the same sentences to their natural lengths with the same weights; the output token
 counts are printed so that equal work can be checked.
 
@@ -21,7 +21,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PYTHON = "/opt/gnmt-deps/venv/bin/python"
+PYTHON = os.path.join(os.environ.get("GNMT_DEPS", "/opt/gnmt-deps"), "venv/bin/python")  # scripts/deps.env
 SMALL = ["-c", "configs/bible-small.yaml"]
 BIG = SMALL + ["--set", "model.hidden_size=512", "--set", "model.emb_dim=512", "--set", "training.batch_tokens=4096"]
 
@@ -45,12 +45,16 @@ def main():
     ap.add_argument("--quick", action="store_true", help="1 repetition, fewer batches, 200 test sentences")
     ap.add_argument("--reps", type=int, default=0, help="repetitions per measurement (default 3; --quick 1)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--checkpoint", default="runs/bench/bible-small.pt")
+    ap.add_argument("--checkpoint", default="runs/bible-small/best.pt", help="trained checkpoint (scripts/quickstart.sh writes this one)")
     ap.add_argument("--gnmt", default="build/gnmt")
     ap.add_argument("--workdir", default="runs/bench")
     ap.add_argument("--no-ref-beam", action="store_true", help="skip the reference's beam-5 run (slow)")
     args = ap.parse_args()
     reps = args.reps or (1 if args.quick else 3)
+    for path, hint in ((args.checkpoint, "train one with scripts/quickstart.sh, or pass --checkpoint"),
+                       ("data/bible/test.en", "run scripts/prepare_bible.sh"), (args.gnmt, "run scripts/setup.sh")):
+        if not os.path.exists(os.path.join(ROOT, path)):
+            sys.exit(f"compare.py: {path} not found: {hint}")
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
     os.makedirs(os.path.join(ROOT, args.workdir), exist_ok=True)
     w = lambda name: os.path.join(args.workdir, name)
