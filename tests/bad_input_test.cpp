@@ -18,6 +18,7 @@
 // | ConfigConflictingOptions              | train_src without train_tgt; tie_output, emb!=hid| exit 2, "config key 'data.train_tgt': ... given together"             |
 // | ConfigEmptyFile                       | a config file of only a comment                  | exit 2, "FILE: config is empty; ..."                                  |
 // | CorpusLineCountMismatch               | 4 source lines, 3 target lines                   | exit 2, "... has 4 lines, ... has 3 (line 4 has no partner)"          |
+// | TokenizerLeftByAFailedRunIsNotReused  | run_dir holds spm.model of a failed earlier run  | exit 0, a new run trains its own SentencePiece model                  |
 // | CorpusEmptyLinesSkippedAndCounted     | training pairs with an empty side                | exit 0, skipped, "(3 with an empty side, ...)" in the log             |
 // | TranslateEmptyLinesPassThrough        | empty and blank lines to translate               | exit 0, one empty output line for each, in place                      |
 // | CorpusInvalidUtf8                     | byte 0xFF in a training file                     | exit 2, "FILE:2: invalid UTF-8 (byte 0xFF at column 4)", before work  |
@@ -281,11 +282,25 @@ TEST_F(BadInput, CorpusLineCountMismatch) {
   auto r = train("");
   expect_failure(r, 2, "corpus files differ in length: " + (d / "train.src") + " has 4 lines, " + (d / "train.tgt") +
                            " has 3 (line 4 has no partner)");
-  EXPECT_FALSE(fs::exists(d / "run/last.pt"));
-  before.erase("run/spm.model");  // the tokenizer is trained first; it is all the run directory holds
-  auto after = files_in(d.path);
-  after.erase("run/spm.model");
-  EXPECT_EQ(after, before);
+  EXPECT_EQ(r.output.find("training SentencePiece"), std::string::npos) << r.output;  // refused before it
+  EXPECT_FALSE(fs::exists(d / "run/spm.model"));
+  expect_unchanged();
+}
+
+// A run that failed after training its tokenizer (here: no pair within max_len) leaves run/spm.model; a new
+// run in that directory, on other data, trains its own instead of reusing it.
+TEST_F(BadInput, TokenizerLeftByAFailedRunIsNotReused) {
+  write_text(d / "train.src", "ka lo mi\nnu pe ri\n");
+  write_text(d / "train.tgt", "mi lo ka\nri pe nu\n");
+  auto failed = train("--set data.max_len=1");
+  expect_failure(failed, 2, "no usable sentence pairs");
+  ASSERT_TRUE(fs::exists(d / "run/spm.model"));
+  const std::string stale = read_text(d / "run/spm.model");
+  make_reversal_corpus(d / "train.src", d / "train.tgt", 200, 34);
+  auto r = train("");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("training SentencePiece"), std::string::npos) << r.output;
+  EXPECT_NE(read_text(d / "run/spm.model"), stale);
 }
 
 TEST_F(BadInput, CorpusEmptyLinesSkippedAndCounted) {

@@ -9,14 +9,27 @@
 
 namespace gnmt {
 
+namespace {
+
+void check_line_counts(const std::string& src_path, size_t src_lines, const std::string& tgt_path, size_t tgt_lines) {
+  if (src_lines != tgt_lines)
+    throw Error("corpus files differ in length: " + src_path + " has " + std::to_string(src_lines) +
+                " lines, " + tgt_path + " has " + std::to_string(tgt_lines) + " (line " +
+                std::to_string(std::min(src_lines, tgt_lines) + 1) + " has no partner)");
+}
+
+}  // namespace
+
+void check_parallel_files(const std::string& src_path, const std::string& tgt_path) {
+  const size_t src_lines = read_text_lines(src_path).size();
+  check_line_counts(src_path, src_lines, tgt_path, read_text_lines(tgt_path).size());
+}
+
 ParallelCorpus load_parallel(const std::string& src_path, const std::string& tgt_path, const Tokenizer& tok,
                              int64_t max_len) {
   auto src = read_text_lines(src_path);
   auto tgt = read_text_lines(tgt_path);
-  if (src.size() != tgt.size())
-    throw Error("corpus files differ in length: " + src_path + " has " + std::to_string(src.size()) +
-                " lines, " + tgt_path + " has " + std::to_string(tgt.size()) + " (line " +
-                std::to_string(std::min(src.size(), tgt.size()) + 1) + " has no partner)");
+  check_line_counts(src_path, src.size(), tgt_path, tgt.size());
   ParallelCorpus c;
   c.stats.lines = static_cast<int64_t>(src.size());
   for (size_t i = 0; i < src.size(); ++i) {

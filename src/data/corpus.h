@@ -29,6 +29,10 @@ struct ParallelCorpus {
 ParallelCorpus load_parallel(const std::string& src_path, const std::string& tgt_path, const Tokenizer& tok,
                              int64_t max_len);
 
+// Reads both files as load_parallel does and refuses them for the same reasons (invalid UTF-8, missing,
+// different line counts), without a tokenizer: the trainer checks the corpus before training SentencePiece.
+void check_parallel_files(const std::string& src_path, const std::string& tgt_path);
+
 // One batch, time-major as the LSTMs want it.
 struct Batch {
   torch::Tensor src;          // (S, B) int64, padded with Tokenizer::kPad

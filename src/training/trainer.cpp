@@ -192,12 +192,14 @@ int train(const TrainArgs& args) {
       if (std::regex_match(name, tmp_re) && fs::remove(e.path(), ec)) spdlog::info("removed {} left by an interrupted save", e.path().string());
     }
   };
-  // Tokenizer: given, or kept from an earlier run in this directory, or trained now (by rank 0; the other
-  // ranks wait for it and load the file).
+  // Tokenizer: given, or the resumed run's, or trained now on the checked corpus (by rank 0; the other ranks
+  // wait for it and load the file). A new run trains its own: a spm.model left in run_dir by a run that
+  // failed before its first checkpoint may come from other data.
   auto make_tokenizer = [&] {
     if (!cfg.data.spm_model.empty()) return Tokenizer::load(cfg.data.spm_model);
-    if (fs::exists(spm_path)) return Tokenizer::load(spm_path);
+    if ((resumed || !main_rank) && fs::exists(spm_path)) return Tokenizer::load(spm_path);
     if (!main_rank) throw Error("rank " + std::to_string(comm.rank()) + ": " + spm_path + " missing after rank 0 trained it (is run_dir on a shared file system?)");
+    check_parallel_files(cfg.data.train_src, cfg.data.train_tgt);
     spdlog::info("training SentencePiece ({} pieces) on {} + {}", cfg.model.vocab_size, cfg.data.train_src, cfg.data.train_tgt);
     TokenizerTrainOptions spm;
     spm.vocab_size = cfg.model.vocab_size;
