@@ -107,6 +107,11 @@ TEST(Cli, BadInputGetsOneLineAndExitCode2) {
   EXPECT_NE(r.output.find("bad.yaml:2:3: unknown key 'model.hiden_size' (did you mean 'hidden_size'?)"), std::string::npos)
       << r.output;
 
+  auto typo = run_gnmt("tranlsate -m x.pt");
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.output.find("gnmt: error: unknown command 'tranlsate' (did you mean 'translate'?)"), std::string::npos)
+      << typo.output;
+
   auto missing = run_gnmt("translate --checkpoint " + (d / "nope.pt"));
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.output.find("nope.pt: no such file"), std::string::npos) << missing.output;

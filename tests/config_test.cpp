@@ -43,6 +43,11 @@ TEST(Config, UnknownKeyNamesKeyFileLineAndSuggestion) {
   EXPECT_NE(e.find("did you mean 'hidden_size'"), std::string::npos) << e;
   EXPECT_NE(error_of("modle:\n  x: 1\n").find("did you mean 'model'"), std::string::npos);
   EXPECT_NE(error_of("model:\n", {"training.lrr=1"}).find("unknown key 'training.lrr'"), std::string::npos);
+  // A key of another section, or a section key given without its section, names where it belongs.
+  EXPECT_NE(error_of("training:\n  vocab_size: 100\n").find("unknown key 'training.vocab_size' (did you mean 'model.vocab_size'?)"),
+            std::string::npos) << error_of("training:\n  vocab_size: 100\n");
+  EXPECT_NE(error_of("model:\n", {"lr=0.1"}).find("unknown key 'lr' (did you mean 'training.lr'?)"), std::string::npos)
+      << error_of("model:\n", {"lr=0.1"});
 }
 
 TEST(Config, WrongTypeNamesKeyAndExpectedType) {

@@ -2,9 +2,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "cli/score_command.h"
+#include "common/edit_distance.h"
 #include "common/error.h"
 
 namespace gnmt {
@@ -15,6 +19,16 @@ int run_cli(int argc, char** argv, const std::function<void(CLI::App& app, int* 
   app.set_version_flag("--version", "gnmt " GNMT_VERSION);
   int exit_code = 0;
   add_commands(app, &exit_code);
+  // A mistyped command name: say so, with the nearest command (CLI11 would only say one is required).
+  if (argc >= 2 && argv[1][0] != '-') {
+    std::vector<std::string> names;
+    for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; })) names.push_back(sub->get_name());
+    if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+      std::cerr << "gnmt: error: unknown command '" << argv[1] << "'" << did_you_mean(argv[1], names, "commands")
+                << " (see gnmt --help)" << std::endl;
+      return kExitBadInput;
+    }
+  }
   try {
     auto args = normalize_sacrebleu_short_flags(argc, argv);  // sacreBLEU's -tok, -lc, ... for `score`
     app.parse(args.argc(), args.argv());

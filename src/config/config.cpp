@@ -7,6 +7,7 @@
 #include <regex>
 #include <sstream>
 
+#include "common/edit_distance.h"
 #include "common/error.h"
 #include "common/fs.h"
 
@@ -19,29 +20,23 @@ std::string where(const std::string& origin, const YAML::Mark& mark) {
   return origin + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1) + ": ";
 }
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
+// "section.key" when `key` is a key of some section: a key put in the wrong section, or `--set lr=...`.
+std::string home_of(const std::string& key) {
+  Config c;
+  std::string home;
+  auto look = [&](auto& section, const char* name) {
+    section.visit([&](const char* k, auto&) { if (home.empty() && key == k) home = std::string(name) + "." + k; });
+  };
+  look(c.model, "model");
+  look(c.data, "data");
+  look(c.training, "training");
+  look(c.decoding, "decoding");
+  return home;
 }
 
 std::string suggestion(const std::string& key, const std::vector<std::string>& valid) {
-  std::string best;
-  size_t best_d = std::string::npos;
-  for (const auto& v : valid) {
-    size_t d = edit_distance(key, v);
-    if (d < best_d) { best_d = d; best = v; }
-  }
-  if (!best.empty() && best_d <= std::max<size_t>(2, key.size() / 3)) return " (did you mean '" + best + "'?)";
-  std::string all;
-  for (const auto& v : valid) all += (all.empty() ? "" : ", ") + v;
-  return " (valid keys: " + all + ")";
+  const std::string home = home_of(key);
+  return home.empty() ? did_you_mean(key, valid, "keys") : " (did you mean '" + home + "'?)";
 }
 
 template <class T> const char* type_name();
