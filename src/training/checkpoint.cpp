@@ -159,8 +159,7 @@ std::string read_checksummed_archive(const std::string& path) {
   if (!in.read(bytes.data(), static_cast<std::streamsize>(size)))
     throw Error("checkpoint " + path + ": read error: " + std::strerror(errno));
   if (size < kTrailerSize || std::memcmp(bytes.data() + size - kTrailerSize, kTrailerMagic, 8) != 0)
-    throw Error(bad + "no checksum trailer at its end (truncated, damaged, not a gnmt checkpoint, or written by a gnmt "
-                      "older than checkpoint format 2)");
+    throw Error(bad + "no checksum trailer at its end (truncated, damaged, or not a gnmt checkpoint)");
   const auto* t = reinterpret_cast<const unsigned char*>(bytes.data() + size - kTrailerSize);
   uint64_t length = 0;
   uint32_t stored = 0;
