@@ -8,7 +8,9 @@
 #   scripts/gpu_check.sh [--quick]    there: unpack the .debs into a prefix, build, test, train
 #                                     (--quick: only the CUDA tests, not the whole suite)
 # Environment: GNMT_DEBS (default shared/debs), GNMT_DEB_PREFIX (default /tmp/gnmt-debs), PYTHON (python3),
-# GPU_CHECK_STEPS (300), OUT (where to copy logs; the device tool sets it).
+# GPU_CHECK_STEPS (300), GPU_CHECK_SET (extra "key=value ..." config overrides for steps 4 and 5: a dry run
+# on a machine without a GPU uses "device=cpu model.hidden_size=64 ..."), OUT (where the logs, the profile
+# and its summary go; the device tool sets it).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
@@ -19,7 +21,15 @@ packages="libyaml-cpp-dev libyaml-cpp0.7 libspdlog-dev libspdlog1.10 libfmt-dev 
 
 if [ "${1:-}" = "--fetch" ]; then
   mkdir -p "$debs"
-  (cd "$debs" && apt-get download $packages 2>&1 | grep -v "^W: Download is performed unsandboxed" || true)
+  # apt-get download needs current package lists: on a machine whose lists are stale it fails per package.
+  fetch() { (cd "$debs" && apt-get download $packages 2>&1 | grep -v "^W: Download is performed unsandboxed"); }
+  if ! fetch; then
+    echo "gpu_check: apt-get download failed; refreshing the package lists (apt-get update) and trying again" >&2
+    apt-get update -qq && fetch || { echo "gpu_check: could not download the .deb files into $debs" >&2; exit 1; }
+  fi
+  missing=""
+  for p in $packages; do ls "$debs/${p}_"*.deb >/dev/null 2>&1 || missing="$missing $p"; done
+  [ -z "$missing" ] || { echo "gpu_check: no .deb in $debs for:$missing" >&2; exit 1; }
   ls -la "$debs"
   [ -f data/bible/train.en ] || echo "gpu_check: data/bible missing: run scripts/prepare_bible.sh (and carry data/bible)" >&2
   exit 0
@@ -72,21 +82,54 @@ stamp "tests done (status $status)"
 
 # 4. Training throughput: 4+4 x 1024, bf16, a few hundred steps on the Bible corpus.
 steps="${GPU_CHECK_STEPS:-300}"
+extra=(); for kv in ${GPU_CHECK_SET:-}; do extra+=(--set "$kv"); done
 [ -f data/bible/train.en ] || { echo "gpu_check: data/bible/train.en missing (carry data/bible)" >&2; exit 2; }
-rm -rf /tmp/gnmt-gpu-run
-build-gpu/gnmt train -c configs/gnmt-4x1024.yaml --set run_dir=/tmp/gnmt-gpu-run --set training.max_steps="$steps" \
-  --set training.valid_every=0 --set training.save_every=0 --set training.log_every=25 --set data.valid_src= \
-  --set data.valid_tgt= > "$out/train.log" 2>&1 || { tail -20 "$out/train.log"; exit 1; }
-grep -E "step [0-9]+ epoch" "$out/train.log" | tail -4 | sed 's/^/  /'
+run=/tmp/gnmt-gpu-run
+train() {
+  rm -rf "$run"
+  build-gpu/gnmt train -c configs/gnmt-4x1024.yaml --set run_dir="$run" --set training.max_steps="$steps" \
+    --set training.valid_every=0 --set training.save_every=0 --set training.log_every=25 --set data.valid_src= \
+    --set data.valid_tgt= "${extra[@]}" > "$out/train.log" 2>&1
+}
+if ! train; then
+  # Should the fused CUDA attention kernels be at fault, the throughput is still measured without them.
+  tail -20 "$out/train.log"; status=1
+  echo "gpu_check: training failed; again with GNMT_CUDA_ATTENTION=composite (the fused attention kernels off)"
+  export GNMT_CUDA_ATTENTION=composite
+  train || { tail -20 "$out/train.log"; exit 1; }
+fi
+grep -E "model:|step [0-9]+ epoch" "$out/train.log" | tail -5 | sed 's/^/  /'
 # Median tokens/s over the log lines after the first 100 steps (warm-up, cuDNN plans, allocator growth).
 "$python" - "$out/train.log" <<'EOF'
 import re, statistics, sys
 rows = [(int(m[1]), float(m[2]), float(m[3])) for m in
-        re.findall(r"step (\d+) epoch .*?\| ([0-9.]+) tgt tok/s .*?peak mem ([0-9.]+) MiB", open(sys.argv[1]).read())]
+        re.finditer(r"step (\d+) epoch .*?\| ([0-9.]+) tgt tok/s .*?peak mem ([0-9.]+) MiB", open(sys.argv[1]).read())]
+if not rows:
+    sys.exit("gpu_check: no 'step N epoch ... tgt tok/s ... peak mem' lines in " + sys.argv[1])
 warm = [r for r in rows if r[0] > 100] or rows
 tps = statistics.median(r[1] for r in warm)
 print(f"gpu_check: 4+4x1024 bf16: median {tps:,.0f} target tokens/s over steps {warm[0][0]}-{warm[-1][0]}, "
       f"peak GPU memory {max(r[2] for r in rows) / 1024:.1f} GiB (target >= 300,000 tok/s on one H200)")
 EOF
+stamp "trained"
+
+# 5. Where the step's time goes: 24 training batches of the corpus (the run's tokenizer), timed with the
+# composite attention expression (--unfused) and with the fused kernels, then 3 of them profiled (Kineto:
+# operators and GPU kernels), summed up by kernel and by launching operator.
+bench=(build-gpu/gnmt bench -c configs/gnmt-4x1024.yaml --set run_dir="$run" "${extra[@]}")
+if "${bench[@]}" --dump-batches "$run/batches.bin" --num-batches 24 > "$out/bench.log" 2>&1 &&
+   echo "== composite attention (--unfused)" >> "$out/bench.log" &&
+   "${bench[@]}" --batches "$run/batches.bin" --warmup 4 --unfused >> "$out/bench.log" 2>&1 &&
+   echo "== fused attention" >> "$out/bench.log" &&
+   "${bench[@]}" --batches "$run/batches.bin" --warmup 4 >> "$out/bench.log" 2>&1 &&
+   "${bench[@]}" --dump-batches "$run/profile.bin" --num-batches 12 > /dev/null 2>&1 &&
+   "${bench[@]}" --batches "$run/profile.bin" --warmup 9 --profile "$out/trace.json" > "$out/profile_run.log" 2>&1; then
+  grep -E "^== |^(GEMM|model:)|^result (train_tok_s|mfu_percent|gemm_gflops)" "$out/bench.log" | sed 's/^/  /'
+  "$python" scripts/bench/profile_summary.py "$out/trace.json" 15 > "$out/profile.txt" 2>&1 || status=1
+  sed 's/^/  /' "$out/profile.txt"
+  gzip -f "$out/trace.json"
+else
+  tail -20 "$out/bench.log"; tail -5 "$out/profile_run.log" 2>/dev/null; status=1
+fi
 stamp "done"
 exit $status

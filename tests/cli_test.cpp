@@ -112,6 +112,14 @@ TEST(Cli, BadInputGetsOneLineAndExitCode2) {
   EXPECT_NE(typo.output.find("gnmt: error: unknown command 'tranlsate' (did you mean 'translate'?)"), std::string::npos)
       << typo.output;
 
+  auto near = run_gnmt("translate -m x.pt --bem 3");
+  EXPECT_EQ(near.exit_code, 2);
+  EXPECT_NE(near.output.find("gnmt: error: unknown option '--bem' for 'translate' (did you mean '--beam'?)"), std::string::npos)
+      << near.output;
+  auto far = run_gnmt("translate -m x.pt --zzzzzzzz 3");  // nothing near: CLI11's own line
+  EXPECT_EQ(far.exit_code, 2);
+  EXPECT_NE(far.output.find("The following arguments were not expected"), std::string::npos) << far.output;
+
   auto missing = run_gnmt("translate --checkpoint " + (d / "nope.pt"));
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.output.find("nope.pt: no such file"), std::string::npos) << missing.output;

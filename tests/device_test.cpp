@@ -5,6 +5,7 @@
 
 #include <regex>
 
+#include "models/attention.h"
 #include "models/model.h"
 #include "training/mixed_precision.h"
 #include "translator/beam_search.h"
@@ -21,7 +22,12 @@ class OnDevice : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (GetParam() == "cuda" && !torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device on this machine";
+    // cuDNN's LSTMs use TF32 in fp32 by default (10-bit mantissa): the comparisons with the CPU want IEEE fp32.
+    tf32_ = at::globalContext().allowTF32CuDNN();
+    at::globalContext().setAllowTF32CuDNN(false);
   }
+  void TearDown() override { at::globalContext().setAllowTF32CuDNN(tf32_); }
+  bool tf32_ = true;
   torch::Device device() const { return torch::Device(GetParam() == "cuda" ? "cuda:0" : "cpu"); }
 };
 
@@ -73,6 +79,44 @@ TEST_P(OnDevice, ForwardAndGradientsEqualTheCpuValues) {
   for (const auto& p : model->named_parameters()) {
     ASSERT_TRUE(p.value().grad().defined()) << p.key();
     EXPECT_TRUE(torch::allclose(p.value().grad().cpu(), ref_params[p.key()].grad(), 1e-3, 1e-5)) << p.key();
+  }
+}
+
+// The attention scores v . tanh(q_t + k_s) and their gradients (the fused kernels where the device has
+// them: CUDA for T > 1, the CPU ones for fp32) against the composite expression in float64 on the CPU, for
+// fp32 and bf16 inputs and sizes that are not multiples of the kernels' tiles.
+TEST_P(OnDevice, AttentionScoresEqualTheCompositeExpressionInDouble) {
+  torch::manual_seed(4);
+  const int64_t B = 3, T = 20, S = 37, U = 70;
+  for (auto dtype : {torch::kFloat, torch::kBFloat16}) {
+    auto q = (torch::randn({B, T, U}) * 0.7).to(dtype), k = (torch::randn({B, S, U}) * 0.7).to(dtype);
+    auto v = torch::randn({U}) * 0.3, upstream = torch::randn({B, T, S});
+    // Reference: the same (rounded) values in float64.
+    auto q64 = q.to(torch::kDouble).requires_grad_(), k64 = k.to(torch::kDouble).requires_grad_();
+    auto v64 = v.to(torch::kDouble).requires_grad_();
+    auto ref = torch::matmul(torch::tanh(q64.unsqueeze(2) + k64.unsqueeze(1)), v64);
+    (ref * upstream.to(torch::kDouble)).sum().backward();
+    auto qd = q.to(device()).requires_grad_(), kd = k.to(device()).requires_grad_(), vd = v.to(device()).requires_grad_();
+    const bool bf16 = dtype == torch::kBFloat16;
+    torch::Tensor got;
+    {
+      AutocastScope autocast(bf16 ? "bf16" : "fp32", device());  // bf16 q, k with fp32 v, as in the model
+      got = additive_scores(qd, kd, vd, /*fused=*/true);
+    }
+    (got.to(torch::kFloat) * upstream.to(device())).sum().backward();
+    // fp32 arithmetic on exact inputs: 1e-5. bf16: composite paths round the hidden tensor to bf16 too.
+    const double rtol = bf16 ? 3e-2 : 1e-5, atol = bf16 ? 3e-2 : 1e-5;
+    auto close = [&](const torch::Tensor& a, const torch::Tensor& b, const char* what) {
+      auto x = a.cpu().to(torch::kDouble);
+      EXPECT_TRUE(torch::allclose(x, b, rtol, atol * b.abs().max().item<double>()))
+          << what << " (" << (bf16 ? "bf16" : "fp32") << "): max error " << (x - b).abs().max().item<double>()
+          << " of max " << b.abs().max().item<double>();
+    };
+    close(got, ref.detach(), "scores");
+    close(qd.grad(), q64.grad(), "dq");
+    close(kd.grad(), k64.grad(), "dk");
+    close(vd.grad(), v64.grad(), "dv");
+    EXPECT_EQ(qd.grad().scalar_type(), dtype);
   }
 }
 

@@ -204,6 +204,31 @@ TEST(Model, SmoothedLossMatchesCrossEntropyWithGradients) {
   }
 }
 
+TEST(Model, SmoothedLossOfBf16LogitsIsComputedInFloat) {
+  // Autocast leaves bf16 logits: the loss reads them without an fp32 copy, sums in fp32 and returns a bf16
+  // gradient. Reference: F::cross_entropy on the same values widened to fp32.
+  namespace F = torch::nn::functional;
+  torch::manual_seed(10);
+  const double e = 0.1;
+  auto wide = torch::randn({2, 900, 37}) * 4;
+  auto logits = wide.to(torch::kBFloat16).requires_grad_();
+  auto target = torch::randint(0, 37, {2, 900}, torch::kLong);
+  target.index_put_({1, torch::indexing::Slice(0, 30)}, 0);
+  auto ref_logits = logits.detach().to(torch::kFloat).requires_grad_();
+  auto ours = smoothed_loss(logits, target, e);
+  auto ref = F::cross_entropy(ref_logits.reshape({-1, 37}), target.reshape({-1}),
+                              F::CrossEntropyFuncOptions().ignore_index(0).label_smoothing(e).reduction(torch::kSum));
+  EXPECT_EQ(ours.scalar_type(), torch::kFloat);
+  EXPECT_NEAR(ours.item<double>(), ref.item<double>(), 1e-5 * std::abs(ref.item<double>()));
+  (ours * 0.25).backward();
+  (ref * 0.25).backward();
+  ASSERT_EQ(logits.grad().scalar_type(), torch::kBFloat16);
+  // bf16 keeps 8 bits of mantissa: the gradient is the fp32 one rounded once (at most 1 ulp apart from the
+  // reference rounded, where the two fp32 values straddle a rounding boundary).
+  EXPECT_TRUE(torch::allclose(logits.grad().to(torch::kFloat), ref_logits.grad(), 1.0 / 128, 1e-7));
+  EXPECT_EQ(logits.grad()[1][0].abs().sum().item<float>(), 0.f);  // padding rows get no gradient
+}
+
 TEST(Model, BeamOneEqualsGreedy) {
   torch::manual_seed(5);
   GnmtModel m(small_options(3, 3), 30);

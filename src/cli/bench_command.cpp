@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
-#include <torch/csrc/autograd/profiler_legacy.h>
+#include <torch/csrc/autograd/profiler_kineto.h>
 
 #include <algorithm>
 #include <chrono>
@@ -21,6 +21,7 @@
 #include "models/model.h"
 #include "rnn/residual_lstm.h"
 #include "training/checkpoint.h"
+#include "training/mixed_precision.h"
 #include "translator/translator.h"
 
 namespace gnmt {
@@ -73,8 +74,10 @@ void result(const std::string& key, double value) {
   std::cout << "result " << key << " " << std::setprecision(10) << value << std::setprecision(6) << "\n";
 }
 
-double gemm_rate(const torch::Device& device, int64_t n) {
-  auto opts = torch::TensorOptions().device(device);
+// The n x n x n matrix product rate in the dtype the config's precision computes its products in (fp32,
+// bf16 or fp16): the ceiling that MFU is measured against.
+double gemm_rate(const torch::Device& device, int64_t n, torch::ScalarType dtype) {
+  auto opts = torch::TensorOptions().device(device).dtype(dtype);
   auto a = torch::randn({n, n}, opts), b = torch::randn({n, n}, opts);
   double s = time_it(device, 2, 5, [&] { torch::mm(a, b); });
   return 2.0 * std::pow(static_cast<double>(n), 3) / s;
@@ -85,21 +88,28 @@ GnmtModel on_device(GnmtModel model, const torch::Device& device) {
   return model;
 }
 
-// One training step as the trainer takes it: label-smoothed loss / target tokens, backward, clipping, Adam.
+// One training step as the trainer takes it: the forward pass under training.precision's autocast,
+// label-smoothed loss / target tokens, backward, clipping, Adam.
 struct Stepper {
   GnmtModel model;
   torch::optim::Adam adam;
   const TrainingOptions& T;
-  Stepper(const Config& cfg, const torch::Device& device)
-      : model(on_device(GnmtModel(cfg.model, cfg.model.vocab_size), device)),
+  torch::Device device;
+  Stepper(const Config& cfg, const torch::Device& d)
+      : model(on_device(GnmtModel(cfg.model, cfg.model.vocab_size), d)),
         adam(model->parameters(),
              torch::optim::AdamOptions(cfg.training.lr).betas({cfg.training.adam_beta1, cfg.training.adam_beta2}).eps(1e-9)),
-        T(cfg.training) {
+        T(cfg.training),
+        device(d) {
     model->train();
   }
   double step(const Batch& b) {
     adam.zero_grad();
-    auto loss = smoothed_loss(model(b.src, b.src_lengths, b.tgt_in), b.tgt_out, T.label_smoothing);
+    torch::Tensor loss;
+    {
+      AutocastScope autocast(T.precision, device);
+      loss = smoothed_loss(model(b.src, b.src_lengths, b.tgt_in), b.tgt_out, T.label_smoothing);
+    }
     (loss / static_cast<double>(b.tgt_tokens)).backward();
     const double value = loss.item<double>();
     if (T.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), T.clip_norm);
@@ -115,6 +125,33 @@ Tokenizer tokenizer_for(const Config& cfg, const std::string& checkpoint) {
   require_readable_file(spm, "SentencePiece model (give --checkpoint, data.spm_model, or train the config once)");
   return Tokenizer::load(spm);
 }
+
+// --profile: Kineto's Chrome trace of the operators and, on CUDA, of the GPU kernels they launched
+// (scripts/bench/profile_summary.py sums it up by operator and by kernel).
+class Profiler {
+ public:
+  Profiler(const std::string& path, const torch::Device& device) : path_(path) {
+    if (path_.empty()) return;
+    namespace prof = torch::profiler::impl;
+    const prof::ProfilerConfig config(prof::ProfilerState::KINETO);
+    std::set<prof::ActivityType> activities{prof::ActivityType::CPU};
+    if (device.is_cuda()) activities.insert(prof::ActivityType::CUDA);
+    torch::autograd::profiler::prepareProfiler(config, activities);
+    torch::autograd::profiler::enableProfiler(config, activities);
+  }
+  // Writes the trace (call after synchronising the device).
+  void finish() {
+    if (path_.empty()) return;
+    torch::autograd::profiler::disableProfiler()->save(path_);
+    path_.clear();
+  }
+  ~Profiler() {
+    try { finish(); } catch (...) {}
+  }
+
+ private:
+  std::string path_;
+};
 
 struct Opts {
   std::string config, checkpoint, dump_batches, batches, dump_test, test, translate, profile;
@@ -166,9 +203,8 @@ void bench_batches(const Opts& o, const Config& cfg, const torch::Device& device
   for (const auto& idx : file.batches) batches.push_back(make_batch(file.corpus, idx).to(device));
   for (int64_t i = 0; i < o.warmup; ++i) st.step(batches[i]);
   double tokens = 0, flops = 0, loss = 0;
-  std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
-  if (!o.profile.empty()) profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(o.profile);
   sync(device);
+  Profiler profiler(o.profile, device);
   auto t0 = clock_type::now();
   const double cpu0 = cpu_seconds();
   for (int64_t i = o.warmup; i < n; ++i) {
@@ -179,7 +215,7 @@ void bench_batches(const Opts& o, const Config& cfg, const torch::Device& device
   }
   sync(device);
   const double dt = seconds_since(t0), cpu = cpu_seconds() - cpu0;
-  profiler.reset();
+  profiler.finish();
   std::cout << "model: " << st.model->parameter_count() << " parameters; " << n - o.warmup << " timed batches ("
             << o.warmup << " warm-up), " << tokens << " target tokens in " << dt << " s, loss/token "
             << loss / tokens << "\n";
@@ -200,15 +236,14 @@ void bench_translate(const Opts& o, const torch::Device& device) {
   DecodingOptions d = ck.config.decoding;
   if (o.beam != -1) d.beam = o.beam;
   Translator translator(ck.model, ck.tokenizer, d, device);
-  std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
-  if (!o.profile.empty()) profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(o.profile);
   sync(device);
+  Profiler profiler(o.profile, device);
   auto t0 = clock_type::now();
   const double cpu0 = cpu_seconds();
   auto out = translator.translate_ids(sources);
   sync(device);
   const double dt = seconds_since(t0), cpu = cpu_seconds() - cpu0;
-  profiler.reset();
+  profiler.finish();
   double tokens = 0;
   for (const auto& s : out) tokens += static_cast<double>(s.size());
   std::cout << "translated " << sources.size() << " sentences with beam " << d.beam << " (batch " << d.batch_size
@@ -229,7 +264,7 @@ void add_bench_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--set", o->set, "Override a config key (repeatable), e.g. --set model.hidden_size=512");
   cmd->add_option("--steps", o->steps, "Timed training steps (median reported)")->check(CLI::Range(1, 100000));
   cmd->add_option("--length", o->length, "Source and target length of the synthetic sentences")->check(CLI::Range(1, 1000));
-  cmd->add_option("--gemm-size", o->gemm, "Size n of the n x n x n fp32 GEMM that measures the machine's rate")
+  cmd->add_option("--gemm-size", o->gemm, "Size n of the n x n x n GEMM (in training.precision) that measures the machine's rate")
       ->check(CLI::Range(64, 16384));
   cmd->add_option("-m,--checkpoint", o->checkpoint, "Checkpoint: its tokenizer for --dump-batches/--dump-test, "
                                                     "its model for --dump-test and --translate");
@@ -286,9 +321,11 @@ void add_bench_command(CLI::App& app, int* exit_code) {
       *exit_code = 0;
       return;
     }
-    const double rate = gemm_rate(device, o->gemm);
+    const auto& precision = cfg.training.precision;
+    const auto dtype = precision == "bf16" ? torch::kBFloat16 : precision == "fp16" ? torch::kHalf : torch::kFloat;
+    const double rate = gemm_rate(device, o->gemm, dtype);
     std::cout << "device " << device.str() << ", " << threads << " threads\n"
-              << "GEMM " << o->gemm << "^3 fp32: " << rate / 1e9 << " GFLOP/s\n";
+              << "GEMM " << o->gemm << "^3 " << precision << ": " << rate / 1e9 << " GFLOP/s\n";
     if (o->batches.empty()) bench_synthetic(*o, cfg, device, rate);
     else bench_batches(*o, cfg, device, rate);
     result("peak_rss_mib", peak_rss_mib());

@@ -38,6 +38,24 @@ int run_cli(int argc, char** argv, const std::function<void(CLI::App& app, int* 
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::ExtrasError& e) {
+    // A mistyped option (--bem 3): name it with the nearest option of its command.
+    for (auto* sub : app.get_subcommands()) {
+      std::vector<std::string> flags;
+      for (const auto* opt : sub->get_options())
+        for (const auto& n : opt->get_lnames()) flags.push_back("--" + n);
+      for (const auto& arg : sub->remaining()) {
+        if (arg.rfind("--", 0) != 0) continue;
+        const std::string word = arg.substr(0, arg.find('='));
+        const std::string hint = did_you_mean(word, flags, "options");
+        if (hint.rfind(" (did you mean", 0) != 0) continue;
+        std::cerr << "gnmt: error: unknown option '" << word << "' for '" << sub->get_name() << "'" << hint
+                  << " (see gnmt " << sub->get_name() << " --help)" << std::endl;
+        return kExitBadInput;
+      }
+    }
+    std::cerr << "gnmt: error: " << e.what() << " (see gnmt --help, or gnmt COMMAND --help)" << std::endl;
+    return kExitBadInput;
   } catch (const CLI::ParseError& e) {
     // A bad command line is bad input like any other: one line, exit code 2.
     std::cerr << "gnmt: error: " << e.what() << " (see gnmt --help, or gnmt COMMAND --help)" << std::endl;

@@ -9,32 +9,21 @@
 
 namespace gnmt {
 
-namespace {
-
-void check_line_counts(const std::string& src_path, size_t src_lines, const std::string& tgt_path, size_t tgt_lines) {
-  if (src_lines != tgt_lines)
-    throw Error("corpus files differ in length: " + src_path + " has " + std::to_string(src_lines) +
-                " lines, " + tgt_path + " has " + std::to_string(tgt_lines) + " (line " +
-                std::to_string(std::min(src_lines, tgt_lines) + 1) + " has no partner)");
+ParallelText read_parallel_text(const std::string& src_path, const std::string& tgt_path) {
+  ParallelText t{read_text_lines(src_path), read_text_lines(tgt_path)};
+  if (t.src.size() != t.tgt.size())
+    throw Error("corpus files differ in length: " + src_path + " has " + std::to_string(t.src.size()) +
+                " lines, " + tgt_path + " has " + std::to_string(t.tgt.size()) + " (line " +
+                std::to_string(std::min(t.src.size(), t.tgt.size()) + 1) + " has no partner)");
+  return t;
 }
 
-}  // namespace
-
-void check_parallel_files(const std::string& src_path, const std::string& tgt_path) {
-  const size_t src_lines = read_text_lines(src_path).size();
-  check_line_counts(src_path, src_lines, tgt_path, read_text_lines(tgt_path).size());
-}
-
-ParallelCorpus load_parallel(const std::string& src_path, const std::string& tgt_path, const Tokenizer& tok,
-                             int64_t max_len) {
-  auto src = read_text_lines(src_path);
-  auto tgt = read_text_lines(tgt_path);
-  check_line_counts(src_path, src.size(), tgt_path, tgt.size());
+ParallelCorpus encode_parallel(const ParallelText& text, const Tokenizer& tok, int64_t max_len) {
   ParallelCorpus c;
-  c.stats.lines = static_cast<int64_t>(src.size());
-  for (size_t i = 0; i < src.size(); ++i) {
-    auto s = tok.encode(src[i]);
-    auto t = tok.encode(tgt[i]);
+  c.stats.lines = static_cast<int64_t>(text.src.size());
+  for (size_t i = 0; i < text.src.size(); ++i) {
+    auto s = tok.encode(text.src[i]);
+    auto t = tok.encode(text.tgt[i]);
     if (s.empty() || t.empty()) { ++c.stats.empty; continue; }
     if (max_len > 0 && (static_cast<int64_t>(s.size()) > max_len || static_cast<int64_t>(t.size()) > max_len)) {
       ++c.stats.too_long;
@@ -46,6 +35,11 @@ ParallelCorpus load_parallel(const std::string& src_path, const std::string& tgt
     c.tgt.push_back(std::move(t));
   }
   return c;
+}
+
+ParallelCorpus load_parallel(const std::string& src_path, const std::string& tgt_path, const Tokenizer& tok,
+                             int64_t max_len) {
+  return encode_parallel(read_parallel_text(src_path, tgt_path), tok, max_len);
 }
 
 Batch Batch::to(const torch::Device& device) const {

@@ -24,14 +24,22 @@ struct ParallelCorpus {
   size_t size() const { return src.size(); }
 };
 
-// Reads two aligned files (UTF-8; a BOM and CRLF endings are accepted) and encodes them. Different line
-// counts are an error naming both files and the first line where one ends. max_len <= 0 keeps all.
+// The lines of two aligned files, read once (UTF-8 checked; a BOM and CRLF endings are accepted).
+struct ParallelText {
+  std::vector<std::string> src, tgt;
+};
+
+// Reads both files; different line counts are an error naming both files and the first line where one
+// ends. The trainer reads the corpus this way once, checks it before training SentencePiece on it, then
+// encodes it.
+ParallelText read_parallel_text(const std::string& src_path, const std::string& tgt_path);
+
+// Encodes the pairs; max_len <= 0 keeps all, else pairs with a side longer than max_len subwords are skipped.
+ParallelCorpus encode_parallel(const ParallelText& text, const Tokenizer& tok, int64_t max_len);
+
+// read_parallel_text, then encode_parallel.
 ParallelCorpus load_parallel(const std::string& src_path, const std::string& tgt_path, const Tokenizer& tok,
                              int64_t max_len);
-
-// Reads both files as load_parallel does and refuses them for the same reasons (invalid UTF-8, missing,
-// different line counts), without a tokenizer: the trainer checks the corpus before training SentencePiece.
-void check_parallel_files(const std::string& src_path, const std::string& tgt_path);
 
 // One batch, time-major as the LSTMs want it.
 struct Batch {

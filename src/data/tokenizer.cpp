@@ -15,12 +15,23 @@ void Tokenizer::train(const std::vector<std::string>& files, const TokenizerTrai
                       const std::string& model_path) {
   // SentencePiece reads the text as read_text_lines does for training and translation: UTF-8 checked (an
   // error names the file and line before any training), BOM and '\r' of Windows line endings removed.
-  std::string text, names;
+  std::vector<std::vector<std::string>> lines;
+  std::string names;
   for (const auto& f : files) {
     require_readable_file(f, "tokenizer training file");
-    for (const auto& line : read_text_lines(f)) text += line + "\n";
+    lines.push_back(read_text_lines(f));
     names += (names.empty() ? "" : ", ") + f;
   }
+  std::vector<const std::vector<std::string>*> texts;
+  for (const auto& l : lines) texts.push_back(&l);
+  train(texts, names, o, model_path);
+}
+
+void Tokenizer::train(const std::vector<const std::vector<std::string>*>& texts, const std::string& names,
+                      const TokenizerTrainOptions& o, const std::string& model_path) {
+  std::string text;
+  for (const auto* lines : texts)
+    for (const auto& line : *lines) text.append(line).push_back('\n');
   if (text.find_first_not_of(" \t\n") == std::string::npos) throw Error("cannot train SentencePiece on " + names + ": no text (the files are empty or blank)");
   std::string prefix = model_path + ".training";
   const std::string input = prefix + ".txt";

@@ -23,6 +23,9 @@ class Tokenizer {
   // Trains a unigram model on the lines of `files` and writes `model_path` (atomically).
   static void train(const std::vector<std::string>& files, const TokenizerTrainOptions& options,
                     const std::string& model_path);
+  // The same on lines already read (as read_text_lines gives them); `origin` names them in errors.
+  static void train(const std::vector<const std::vector<std::string>*>& texts, const std::string& origin,
+                    const TokenizerTrainOptions& options, const std::string& model_path);
   static Tokenizer load(const std::string& model_path);            // gnmt::Error names the file on failure
   static Tokenizer from_serialized(const std::string& bytes, const std::string& origin);
 

@@ -3,8 +3,17 @@
 #include <ATen/Parallel.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
 #include "models/additive_kernels.h"
+#ifdef GNMT_WITH_CUDA_KERNELS
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
+
+#include "models/additive_kernels_cuda.h"
+#endif
 
 namespace gnmt {
 namespace {
@@ -50,12 +59,80 @@ struct FusedAdditiveScores : torch::autograd::Function<FusedAdditiveScores> {
   }
 };
 
+#ifdef GNMT_WITH_CUDA_KERNELS
+// The same on CUDA (models/additive_kernels_cuda.h): q and k in their dtype (bf16/fp16 under autocast, or
+// fp32), v and the scores in fp32; the gradients of q and k are returned in q's and k's dtype.
+struct CudaAdditiveScores : torch::autograd::Function<CudaAdditiveScores> {
+  static kernels::CudaDtype dtype_of(const torch::Tensor& t) {
+    if (t.scalar_type() == torch::kBFloat16) return kernels::CudaDtype::kBFloat16;
+    if (t.scalar_type() == torch::kHalf) return kernels::CudaDtype::kHalf;
+    return kernels::CudaDtype::kFloat;
+  }
+  static void check(int err, const char* what) {
+    TORCH_CHECK(err == 0, "additive attention CUDA kernel (", what, ") failed: ",
+                cudaGetErrorString(static_cast<cudaError_t>(err)));
+  }
+
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor q, torch::Tensor k,
+                               torch::Tensor v) {
+    q = q.contiguous();
+    k = k.to(q.scalar_type()).contiguous();
+    v = v.to(torch::kFloat).contiguous();
+    ctx->save_for_backward({q, k, v});
+    const int64_t B = q.size(0), T = q.size(1), S = k.size(1), U = q.size(2);
+    auto scores = torch::empty({B, T, S}, q.options().dtype(torch::kFloat));
+    c10::cuda::CUDAGuard guard(q.device());
+    check(kernels::additive_scores_forward_cuda(q.data_ptr(), k.data_ptr(), dtype_of(q), v.data_ptr<float>(),
+                                                scores.data_ptr<float>(), B, T, S, U,
+                                                c10::cuda::getCurrentCUDAStream(q.device().index()).stream()),
+          "forward");
+    return scores;
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    auto saved = ctx->get_saved_variables();
+    auto q = saved[0], k = saved[1], v = saved[2];
+    auto g = grads[0].to(torch::kFloat).contiguous();
+    const int64_t B = q.size(0), T = q.size(1), S = k.size(1), U = q.size(2);
+    auto f32 = q.options().dtype(torch::kFloat);
+    auto dq = torch::empty({B, T, U}, f32), dk = torch::empty({B, S, U}, f32), dv = torch::zeros({U}, f32);
+    c10::cuda::CUDAGuard guard(q.device());
+    check(kernels::additive_scores_backward_cuda(q.data_ptr(), k.data_ptr(), dtype_of(q), v.data_ptr<float>(),
+                                                 g.data_ptr<float>(), dq.data_ptr<float>(), dk.data_ptr<float>(),
+                                                 dv.data_ptr<float>(), B, T, S, U,
+                                                 c10::cuda::getCurrentCUDAStream(q.device().index()).stream()),
+          "backward");
+    return {dq.to(q.scalar_type()), dk.to(k.scalar_type()), dv};
+  }
+};
+#endif
+
 }  // namespace
+
+bool cuda_attention_kernels_built() {
+#ifdef GNMT_WITH_CUDA_KERNELS
+  return true;
+#else
+  return false;
+#endif
+}
 
 torch::Tensor additive_scores(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool fused) {
   if (fused && q.device().is_cpu() && q.scalar_type() == torch::kFloat && k.scalar_type() == torch::kFloat &&
       v.scalar_type() == torch::kFloat)
     return FusedAdditiveScores::apply(q, k, v);
+#ifdef GNMT_WITH_CUDA_KERNELS
+  // Teacher-forced steps (T > 1): the fused kernels. A decoding step (T = 1) is too small for them to pay.
+  static const bool cuda_disabled = [] {
+    const char* e = std::getenv("GNMT_CUDA_ATTENTION");
+    return e && std::strcmp(e, "composite") == 0;
+  }();
+  if (fused && !cuda_disabled && q.is_cuda() && q.size(1) > 1) {
+    const auto t = q.scalar_type();
+    if (t == torch::kFloat || t == torch::kBFloat16 || t == torch::kHalf) return CudaAdditiveScores::apply(q, k, v);
+  }
+#endif
   return torch::matmul(torch::tanh(q.unsqueeze(2) + k.unsqueeze(1)), v);  // (B, T, S, U) -> (B, T, S)
 }
 

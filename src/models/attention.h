@@ -13,9 +13,14 @@ struct Memory {
   Memory index_select(const torch::Tensor& batch_index) const;
 };
 
-// v . tanh(q_t + k_s) for all t, s: q (B, T, U), k (B, S, U), v (U) -> (B, T, S). `fused` selects the CPU
-// kernels (float32 on CPU only; elsewhere the composite tensor expression is used).
+// v . tanh(q_t + k_s) for all t, s: q (B, T, U), k (B, S, U), v (U) -> (B, T, S). `fused` selects the
+// fused kernels: the CPU ones for float32 on the CPU, the CUDA ones (models/additive_kernels_cuda.h; fp32,
+// bf16 or fp16 q and k, fp32 scores) for T > 1 on a GPU when this gnmt was built with them, unless the
+// environment sets GNMT_CUDA_ATTENTION=composite. Elsewhere the composite tensor expression is used.
 torch::Tensor additive_scores(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool fused);
+
+// Whether this build holds the CUDA attention kernels (CMake found a CUDA compiler).
+bool cuda_attention_kernels_built();
 
 struct AttentionImpl : torch::nn::Module {
   AttentionImpl(int64_t query_dim, int64_t key_dim, int64_t units);

@@ -54,19 +54,26 @@ namespace {
 //   loss = sum_rows (1 - e) * (lse - x_y) + (e / V) * (V * lse - sum_c x_c),
 // without its full-size intermediates (log-probabilities, their gradient, the one-hot scatter): rows are
 // handled in chunks, and the backward writes softmax - target distribution straight into the gradient.
+// bf16/fp16 logits (autocast) are read as they are and computed on in fp32 chunk by chunk, so no fp32
+// copy of the whole (N, V) matrix is made; the gradient has the logits' dtype.
 struct SmoothedCrossEntropy : torch::autograd::Function<SmoothedCrossEntropy> {
-  static constexpr int64_t kChunk = 1024;  // rows per chunk: bounds the temporaries to kChunk x V
+  // Rows per chunk: bounds the fp32 temporaries to rows x V. The CPU wants them in cache; a GPU wants
+  // few, large kernels (about 64 M elements per chunk).
+  static int64_t chunk_rows(const torch::Tensor& logits) {
+    if (!logits.is_cuda()) return 1024;
+    return std::max<int64_t>(1024, (int64_t{1} << 26) / std::max<int64_t>(1, logits.size(1)));
+  }
 
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor logits, torch::Tensor target,
                                double smoothing) {
     logits = logits.contiguous();
-    const int64_t N = logits.size(0), V = logits.size(1);
-    auto lse = torch::empty({N, 1}, logits.options());
+    const int64_t N = logits.size(0), V = logits.size(1), chunk = chunk_rows(logits);
+    auto lse = torch::empty({N, 1}, logits.options().dtype(torch::kFloat));
     auto total = torch::zeros({}, logits.options().dtype(torch::kDouble));
     auto keep = (target != 0).unsqueeze(1);  // (N, 1)
-    for (int64_t r0 = 0; r0 < N; r0 += kChunk) {
-      const int64_t r1 = std::min(N, r0 + kChunk);
-      auto x = logits.slice(0, r0, r1);
+    for (int64_t r0 = 0; r0 < N; r0 += chunk) {
+      const int64_t r1 = std::min(N, r0 + chunk);
+      auto x = logits.slice(0, r0, r1).to(torch::kFloat);
       auto m = std::get<0>(x.max(1, true));
       auto l = lse.slice(0, r0, r1);
       l.copy_(m + (x - m).exp_().sum(1, true).log_());
@@ -77,7 +84,7 @@ struct SmoothedCrossEntropy : torch::autograd::Function<SmoothedCrossEntropy> {
     }
     ctx->save_for_backward({logits, target, lse});
     ctx->saved_data["smoothing"] = smoothing;
-    return total.to(logits.scalar_type());
+    return total.to(torch::kFloat);
   }
 
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
@@ -85,17 +92,19 @@ struct SmoothedCrossEntropy : torch::autograd::Function<SmoothedCrossEntropy> {
     auto saved = ctx->get_saved_variables();
     auto logits = saved[0], target = saved[1], lse = saved[2];
     const double e = ctx->saved_data["smoothing"].toDouble();
-    const int64_t N = logits.size(0), V = logits.size(1);
+    const int64_t N = logits.size(0), V = logits.size(1), chunk = chunk_rows(logits);
+    const bool fp32 = logits.scalar_type() == torch::kFloat;
     auto grad = torch::empty_like(logits);
-    auto scale = (target != 0).unsqueeze(1).to(logits.scalar_type()) * grads[0];  // (N, 1)
-    for (int64_t r0 = 0; r0 < N; r0 += kChunk) {
-      const int64_t r1 = std::min(N, r0 + kChunk);
-      auto g = grad.slice(0, r0, r1);
-      torch::sub_out(g, logits.slice(0, r0, r1), lse.slice(0, r0, r1));
+    auto scale = (target != 0).unsqueeze(1).to(torch::kFloat) * grads[0].to(torch::kFloat);  // (N, 1)
+    for (int64_t r0 = 0; r0 < N; r0 += chunk) {
+      const int64_t r1 = std::min(N, r0 + chunk);
+      auto g = fp32 ? grad.slice(0, r0, r1) : torch::empty({r1 - r0, V}, logits.options().dtype(torch::kFloat));
+      torch::sub_out(g, logits.slice(0, r0, r1).to(torch::kFloat), lse.slice(0, r0, r1));
       g.exp_().sub_(e / static_cast<double>(V));
       auto y = target.slice(0, r0, r1).unsqueeze(1);
       g.scatter_add_(1, y, torch::full(y.sizes(), -(1.0 - e), g.options()));
       g.mul_(scale.slice(0, r0, r1));
+      if (!fp32) grad.slice(0, r0, r1).copy_(g);
     }
     return {grad, torch::Tensor(), torch::Tensor()};
   }

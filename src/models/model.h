@@ -37,7 +37,8 @@ struct GnmtModelImpl : torch::nn::Module {
 };
 TORCH_MODULE(GnmtModel);
 
-// Label-smoothed cross-entropy summed over non-pad targets. logits (T, B, V), target (T, B).
+// Label-smoothed cross-entropy summed over non-pad targets, in fp32. logits (T, B, V) in fp32, or bf16/fp16
+// as autocast's products leave them (computed on in fp32, no full-size fp32 copy); target (T, B).
 torch::Tensor smoothed_loss(const torch::Tensor& logits, const torch::Tensor& target, double smoothing);
 
 }  // namespace gnmt

@@ -222,7 +222,7 @@ Checkpoint load_checkpoint(const std::string& path, const torch::Device& device)
                 std::to_string(kCheckpointFormat));
   Checkpoint ck{parse_config(read_string(archive, "gnmt.config", path), path + " (stored config)"),
                 Tokenizer::from_serialized(read_string(archive, "gnmt.tokenizer", path), path + " (stored tokenizer)"),
-                {}, nullptr, path};
+                {}, nullptr, path, {}, kCheckpointFormat};
   auto read_int = [&](const char* key) { c10::IValue v; archive.try_read(key, v); return v.isInt() ? v.toInt() : 0; };
   auto read_double = [&](const char* key, double def) { c10::IValue v; archive.try_read(key, v); return v.isDouble() ? v.toDouble() : def; };
   ck.format = format.toInt();

@@ -195,18 +195,19 @@ int train(const TrainArgs& args) {
   // Tokenizer: given, or the resumed run's, or trained now on the checked corpus (by rank 0; the other ranks
   // wait for it and load the file). A new run trains its own: a spm.model left in run_dir by a run that
   // failed before its first checkpoint may come from other data.
+  std::optional<ParallelText> train_text;  // read once: for SentencePiece (when trained here) and the ids
   auto make_tokenizer = [&] {
     if (!cfg.data.spm_model.empty()) return Tokenizer::load(cfg.data.spm_model);
     if ((resumed || !main_rank) && fs::exists(spm_path)) return Tokenizer::load(spm_path);
     if (!main_rank) throw Error("rank " + std::to_string(comm.rank()) + ": " + spm_path + " missing after rank 0 trained it (is run_dir on a shared file system?)");
-    check_parallel_files(cfg.data.train_src, cfg.data.train_tgt);
+    train_text = read_parallel_text(cfg.data.train_src, cfg.data.train_tgt);  // refused before any work if bad
     spdlog::info("training SentencePiece ({} pieces) on {} + {}", cfg.model.vocab_size, cfg.data.train_src, cfg.data.train_tgt);
     TokenizerTrainOptions spm;
     spm.vocab_size = cfg.model.vocab_size;
     spm.character_coverage = cfg.data.spm_character_coverage;
     spm.input_sentence_size = cfg.data.spm_input_sentence_size;
     spm.seed = static_cast<uint32_t>(T.seed);
-    Tokenizer::train({cfg.data.train_src, cfg.data.train_tgt}, spm, spm_path);
+    Tokenizer::train({&train_text->src, &train_text->tgt}, cfg.data.train_src + ", " + cfg.data.train_tgt, spm, spm_path);
     return Tokenizer::load(spm_path);
   };
   std::optional<Tokenizer> tok_holder;
@@ -222,7 +223,9 @@ int train(const TrainArgs& args) {
   const Tokenizer& tok = *tok_holder;
   spdlog::info("tokenizer: {} pieces", tok.vocab_size());
 
-  auto train_data = load_parallel(cfg.data.train_src, cfg.data.train_tgt, tok, cfg.data.max_len);
+  if (!train_text) train_text = read_parallel_text(cfg.data.train_src, cfg.data.train_tgt);
+  auto train_data = encode_parallel(*train_text, tok, cfg.data.max_len);
+  train_text.reset();
   spdlog::info("train: {} pairs kept of {} ({} with an empty side, {} longer than max_len {}), {} source / {} target tokens",
                train_data.size(), train_data.stats.lines, train_data.stats.empty, train_data.stats.too_long,
                cfg.data.max_len, train_data.stats.src_tokens, train_data.stats.tgt_tokens);
@@ -424,7 +427,7 @@ int train(const TrainArgs& args) {
         {
           AutocastScope autocast(T.precision, device);
           auto logits = model(batch.src, batch.src_lengths, batch.tgt_in);
-          loss = smoothed_loss(logits.to(torch::kFloat), batch.tgt_out, T.label_smoothing);
+          loss = smoothed_loss(logits, batch.tgt_out, T.label_smoothing);  // fp32 whatever the logits' dtype
         }
         (loss / (static_cast<double>(global_tokens) / scaler.scale)).backward();
         local_loss += loss.item<double>();
