@@ -113,23 +113,41 @@ print(f"gpu_check: 4+4x1024 bf16: median {tps:,.0f} target tokens/s over steps {
 EOF
 stamp "trained"
 
-# 5. Where the step's time goes: 24 training batches of the corpus (the run's tokenizer), timed with the
-# composite attention expression (--unfused) and with the fused kernels, then 3 of them profiled (Kineto:
-# operators and GPU kernels), summed up by kernel and by launching operator.
+# 5. Where the step's time goes. 24 training batches of the corpus (the run's tokenizer), 4 of them warm-up,
+# timed three ways on the same batches: gnmt with the composite attention expression (--unfused), gnmt with
+# the fused kernels, and the PyTorch-eager reference (scripts/bench/reference_gnmt.py, bf16 autocast as
+# NVIDIA's example trains). Then 3 steps profiled (Kineto: operators and GPU kernels), summed up by kernel
+# and by launching operator.
 bench=(build-gpu/gnmt bench -c configs/gnmt-4x1024.yaml --set run_dir="$run" "${extra[@]}")
-if "${bench[@]}" --dump-batches "$run/batches.bin" --num-batches 24 > "$out/bench.log" 2>&1 &&
-   echo "== composite attention (--unfused)" >> "$out/bench.log" &&
-   "${bench[@]}" --batches "$run/batches.bin" --warmup 4 --unfused >> "$out/bench.log" 2>&1 &&
-   echo "== fused attention" >> "$out/bench.log" &&
-   "${bench[@]}" --batches "$run/batches.bin" --warmup 4 >> "$out/bench.log" 2>&1 &&
-   "${bench[@]}" --dump-batches "$run/profile.bin" --num-batches 12 > /dev/null 2>&1 &&
-   "${bench[@]}" --batches "$run/profile.bin" --warmup 9 --profile "$out/trace.json" > "$out/profile_run.log" 2>&1; then
-  grep -E "^== |^(GEMM|model:)|^result (train_tok_s|mfu_percent|gemm_gflops)" "$out/bench.log" | sed 's/^/  /'
+ref_device=cuda; [[ " ${GPU_CHECK_SET:-} " == *" device=cpu "* ]] && ref_device=cpu
+if "${bench[@]}" --dump-batches "$run/batches.bin" --num-batches 24 > "$out/bench.log" 2>&1; then
+  { echo "== gnmt, composite attention (--unfused)"; "${bench[@]}" --batches "$run/batches.bin" --warmup 4 --unfused; } >> "$out/bench.log" 2>&1 || status=1
+  { echo "== gnmt, fused attention"; "${bench[@]}" --batches "$run/batches.bin" --warmup 4; } >> "$out/bench.log" 2>&1 || status=1
+  { echo "== PyTorch eager reference"; "$python" scripts/bench/reference_gnmt.py train --batches "$run/batches.bin" \
+      --warmup 4 --device "$ref_device" --precision bf16; } >> "$out/bench.log" 2>&1 || status=1
+  grep -E "^== |^GEMM|^result (train_tok_s|mfu_percent|peak_gpu_mib)|Error|error" "$out/bench.log" | sed 's/^/  /'
+  "$python" - "$out/bench.log" <<'EOF' || status=1
+import re, sys
+runs, name = {}, None
+for line in open(sys.argv[1]):
+    if line.startswith("== "):
+        name = line[3:].strip()
+    elif name and (m := re.match(r"result train_tok_s ([0-9.]+)", line)):
+        runs[name] = float(m[1])
+ref = runs.get("PyTorch eager reference")
+for name, tps in runs.items():
+    print(f"gpu_check: {name:42s} {tps:12,.0f} target tokens/s" + (f"  ({tps / ref:.2f}x the reference)" if ref else ""))
+EOF
+else
+  tail -20 "$out/bench.log"; status=1
+fi
+if "${bench[@]}" --dump-batches "$run/profile.bin" --num-batches 12 > "$out/profile_run.log" 2>&1 &&
+   "${bench[@]}" --batches "$run/profile.bin" --warmup 9 --profile "$out/trace.json" >> "$out/profile_run.log" 2>&1; then
   "$python" scripts/bench/profile_summary.py "$out/trace.json" 15 > "$out/profile.txt" 2>&1 || status=1
   sed 's/^/  /' "$out/profile.txt"
   gzip -f "$out/trace.json"
 else
-  tail -20 "$out/bench.log"; tail -5 "$out/profile_run.log" 2>/dev/null; status=1
+  tail -20 "$out/profile_run.log"; status=1
 fi
 stamp "done"
 exit $status

@@ -6,7 +6,7 @@ Bahdanau attention as a tensor expression, label-smoothed cross-entropy, Adam, g
 It reads the files `gnmt bench` writes (--dump-batches, --dump-test), so that both programs run on the same
 batches, sentences and weights; it prints "result KEY VALUE" lines with the keys `gnmt bench` prints.
 
-  reference_gnmt.py train --batches FILE [--threads N] [--warmup 2]
+  reference_gnmt.py train --batches FILE [--threads N] [--warmup 2] [--device cuda] [--precision bf16]
   reference_gnmt.py translate --ids FILE [--beam 5] [--threads N]     (weights: FILE.weights)
 """
 import argparse
@@ -226,33 +226,48 @@ def train(args):
     header, batches = read_batches(args.batches)
     o, T = header["model"], header["training"]
     torch.manual_seed(T["seed"])
-    model = GNMT(o)
+    device = torch.device(args.device)
+    model = GNMT(o).to(device)
     model.train()
     params = sum(p.numel() for p in model.parameters())
     optimizer = torch.optim.Adam(model.parameters(), lr=T["lr"], betas=(T["adam_beta1"], T["adam_beta2"]), eps=1e-9)
-    batches = [make_batch(b) for b in batches]
+    # As NVIDIA's PyTorch GNMT trains: autocast (AMP), fp16 with a GradScaler; the lengths stay on the CPU
+    # for pack_padded_sequence.
+    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(args.precision)
+    scaler = torch.amp.GradScaler(device.type, enabled=args.precision == "fp16")
+    batches = [tuple(x.to(device) if torch.is_tensor(x) and i != 1 else x for i, x in enumerate(make_batch(b)))
+               for b in batches]
     if len(batches) <= args.warmup:
         sys.exit(f"{args.batches}: {len(batches)} batches, but --warmup {args.warmup} leaves none to time")
 
     def step(src, lengths, tgt_in, tgt_out, ntok):
         optimizer.zero_grad()
-        logits = model(src, lengths, tgt_in)
-        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), tgt_out.view(-1), ignore_index=PAD,
-                               label_smoothing=T["label_smoothing"], reduction="sum")
-        (loss / ntok).backward()
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            logits = model(src, lengths, tgt_in)
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)).float(), tgt_out.view(-1), ignore_index=PAD,
+                                   label_smoothing=T["label_smoothing"], reduction="sum")
+        scaler.scale(loss / ntok).backward()
         value = loss.item()
+        scaler.unscale_(optimizer)
         if T["clip_norm"] > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), T["clip_norm"])
-        optimizer.step()
+        scaler.step(optimizer)
+        scaler.update()
         return value
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
 
     for b in batches[:args.warmup]:
         step(*b)
     tokens, loss = 0, 0.0
+    sync()
     t0, cpu0 = time.perf_counter(), time.process_time()
     for b in batches[args.warmup:]:
         loss += step(*b)
         tokens += b[4]
+    sync()
     dt, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     print(f"reference: {params} parameters; {len(batches) - args.warmup} timed batches ({args.warmup} warm-up), "
           f"{tokens} target tokens in {dt:.3f} s, loss/token {loss / tokens:.4f}")
@@ -260,6 +275,8 @@ def train(args):
     result("train_tok_s", tokens / dt)
     result("train_tok_cpu_s", tokens / cpu)
     result("step_s", dt / (len(batches) - args.warmup))
+    if device.type == "cuda":
+        result("peak_gpu_mib", torch.cuda.max_memory_allocated(device) / 2**20)
 
 
 @torch.no_grad()
@@ -377,6 +394,9 @@ def main():
     t = sub.add_parser("train", help="time training on a batches file")
     t.add_argument("--batches", required=True)
     t.add_argument("--warmup", type=int, default=2)
+    t.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    t.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
+                   help="autocast dtype (training.precision is not in the batches file)")
     r = sub.add_parser("translate", help="time translating an ids file")
     r.add_argument("--ids", required=True)
     r.add_argument("--beam", type=int, default=0, help="beam size (1 = greedy; default: the checkpoint's)")
