@@ -322,8 +322,7 @@ void add_bench_command(CLI::App& app, int* exit_code) {
       return;
     }
     const auto& precision = cfg.training.precision;
-    const auto dtype = precision == "bf16" ? torch::kBFloat16 : precision == "fp16" ? torch::kHalf : torch::kFloat;
-    const double rate = gemm_rate(device, o->gemm, dtype);
+    const double rate = gemm_rate(device, o->gemm, autocast_dtype(precision));
     std::cout << "device " << device.str() << ", " << threads << " threads\n"
               << "GEMM " << o->gemm << "^3 " << precision << ": " << rate / 1e9 << " GFLOP/s\n";
     if (o->batches.empty()) bench_synthetic(*o, cfg, device, rate);

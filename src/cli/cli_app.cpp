@@ -47,10 +47,10 @@ int run_cli(int argc, char** argv, const std::function<void(CLI::App& app, int* 
       for (const auto& arg : sub->remaining()) {
         if (arg.rfind("--", 0) != 0) continue;
         const std::string word = arg.substr(0, arg.find('='));
-        const std::string hint = did_you_mean(word, flags, "options");
-        if (hint.rfind(" (did you mean", 0) != 0) continue;
-        std::cerr << "gnmt: error: unknown option '" << word << "' for '" << sub->get_name() << "'" << hint
-                  << " (see gnmt " << sub->get_name() << " --help)" << std::endl;
+        const std::string best = nearest(word, flags);
+        if (best.empty()) continue;
+        std::cerr << "gnmt: error: unknown option '" << word << "' for '" << sub->get_name() << "' (did you mean '"
+                  << best << "'?) (see gnmt " << sub->get_name() << " --help)" << std::endl;
         return kExitBadInput;
       }
     }

@@ -1,5 +1,5 @@
 #pragma once
-// Levenshtein distance and the "did you mean" hint built on it, for config keys and command names.
+// Levenshtein distance and the "did you mean" hint built on it, for config keys, command names and options.
 // Header-only and torch-free: the config loader, the CLI shell and the fuzz targets all use it.
 #include <algorithm>
 #include <string>
@@ -19,15 +19,20 @@ inline size_t edit_distance(const std::string& a, const std::string& b) {
   return prev[b.size()];
 }
 
-// " (did you mean 'x'?)" for the nearest of `valid` when it is close to `word`, else " (valid WHAT: a, b, c)".
-inline std::string did_you_mean(const std::string& word, const std::vector<std::string>& valid, const std::string& what) {
+// The entry of `valid` nearest to `word` when it is close (at most max(2, |word| / 3) edits), else "".
+inline std::string nearest(const std::string& word, const std::vector<std::string>& valid) {
   std::string best;
   size_t best_d = std::string::npos;
   for (const auto& v : valid) {
     size_t d = edit_distance(word, v);
     if (d < best_d) { best_d = d; best = v; }
   }
-  if (!best.empty() && best_d <= std::max<size_t>(2, word.size() / 3)) return " (did you mean '" + best + "'?)";
+  return !best.empty() && best_d <= std::max<size_t>(2, word.size() / 3) ? best : std::string();
+}
+
+// " (did you mean 'x'?)" for the nearest of `valid` when it is close to `word`, else " (valid WHAT: a, b, c)".
+inline std::string did_you_mean(const std::string& word, const std::vector<std::string>& valid, const std::string& what) {
+  if (const std::string best = nearest(word, valid); !best.empty()) return " (did you mean '" + best + "'?)";
   std::string all;
   for (const auto& v : valid) all += (all.empty() ? "" : ", ") + v;
   return " (valid " + what + ": " + all + ")";

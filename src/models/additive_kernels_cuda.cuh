@@ -10,9 +10,25 @@ __device__ __forceinline__ float to_float(float x) { return x; }
 #ifndef GNMT_CUDA_EMULATION
 __device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
 __device__ __forceinline__ float to_float(__half x) { return __half2float(x); }
+#define GNMT_UNROLL_8 _Pragma("unroll 8")
+#else
+#define GNMT_UNROLL_8  // a host compiler has no #pragma unroll
 #endif
 
 constexpr int kMaxGridZ = 65535;
+
+// Stages rows [r0, r0 + R) x columns [c0, c0 + C) of the row-major rows x cols matrix m into tile, as
+// float, zeros outside the matrix; the block's Threads threads share the work. Every tile of the three
+// kernels is loaded this way.
+template <int R, int C, int Threads, int Pitch, typename In>
+__device__ __forceinline__ void load_tile(float (&tile)[R][Pitch], const In* m, int64_t rows, int64_t cols, int64_t r0,
+                                          int64_t c0, int tid) {
+  for (int i = tid; i < R * C; i += Threads) {
+    const int r = i / C, c = i % C;
+    const int64_t rr = r0 + r, cc = c0 + c;
+    tile[r][c] = (rr < rows && cc < cols) ? to_float(m[rr * cols + cc]) : 0.f;
+  }
+}
 
 // Forward: a block computes a TT x TS tile of scores[b], one score per thread, summing over u in chunks of
 // UC staged in shared memory (rows padded by one float against bank conflicts).
@@ -30,19 +46,11 @@ __global__ void __launch_bounds__(kFwdThreads) scores_forward(const In* __restri
   for (int64_t b = blockIdx.z; b < B; b += gridDim.z) {
     float acc = 0.f;
     for (int64_t u0 = 0; u0 < U; u0 += UC) {
-      for (int i = tid; i < TT * UC; i += kFwdThreads) {
-        const int r = i / UC, c = i % UC;
-        const int64_t t = t0 + r, u = u0 + c;
-        qs[r][c] = (t < T && u < U) ? to_float(q[(b * T + t) * U + u]) : 0.f;
-      }
-      for (int i = tid; i < TS * UC; i += kFwdThreads) {
-        const int r = i / UC, c = i % UC;
-        const int64_t s = s0 + r, u = u0 + c;
-        ks[r][c] = (s < S && u < U) ? to_float(k[(b * S + s) * U + u]) : 0.f;
-      }
+      load_tile<TT, UC, kFwdThreads>(qs, q + b * T * U, T, U, t0, u0, tid);
+      load_tile<TS, UC, kFwdThreads>(ks, k + b * S * U, S, U, s0, u0, tid);
       if (tid < UC) vs[tid] = (u0 + tid < U) ? v[u0 + tid] : 0.f;
       __syncthreads();
-#pragma unroll 8
+GNMT_UNROLL_8
       for (int c = 0; c < UC; ++c) acc += vs[c] * tanhf(qs[ti][c] + ks[si][c]);
       __syncthreads();
     }
@@ -71,18 +79,10 @@ __global__ void __launch_bounds__(kBwdThreads) scores_backward_q(const In* __res
     const float qv = (t < T && u < U) ? to_float(q[(b * T + t) * U + u]) : 0.f;
     float dq_acc = 0.f, dv_acc = 0.f;
     for (int64_t s0 = 0; s0 < S; s0 += SC) {
-      for (int i = tid; i < SC * BU; i += kBwdThreads) {
-        const int r = i / BU, c = i % BU;
-        const int64_t s = s0 + r, uu = u0 + c;
-        ks[r][c] = (s < S && uu < U) ? to_float(k[(b * S + s) * U + uu]) : 0.f;
-      }
-      for (int i = tid; i < BT * SC; i += kBwdThreads) {
-        const int r = i / SC, c = i % SC;
-        const int64_t tt = t0 + r, s = s0 + c;
-        gs[r][c] = (tt < T && s < S) ? g[(b * T + tt) * S + s] : 0.f;
-      }
+      load_tile<SC, BU, kBwdThreads>(ks, k + b * S * U, S, U, s0, u0, tid);
+      load_tile<BT, SC, kBwdThreads>(gs, g + b * T * S, T, S, t0, s0, tid);
       __syncthreads();
-#pragma unroll 8
+GNMT_UNROLL_8
       for (int c = 0; c < SC; ++c) {
         const float th = tanhf(qv + ks[c][ui]), gg = gs[ti][c];
         dq_acc += gg * (1.f - th * th);
@@ -120,18 +120,10 @@ __global__ void __launch_bounds__(kBwdThreads) scores_backward_k(const In* __res
     const float kv = (s < S && u < U) ? to_float(k[(b * S + s) * U + u]) : 0.f;
     float acc = 0.f;
     for (int64_t t0 = 0; t0 < T; t0 += TC) {
-      for (int i = tid; i < TC * BU; i += kBwdThreads) {
-        const int r = i / BU, c = i % BU;
-        const int64_t t = t0 + r, uu = u0 + c;
-        qs[r][c] = (t < T && uu < U) ? to_float(q[(b * T + t) * U + uu]) : 0.f;
-      }
-      for (int i = tid; i < TC * BS; i += kBwdThreads) {
-        const int r = i / BS, c = i % BS;
-        const int64_t t = t0 + r, ss = s0 + c;
-        gs[r][c] = (t < T && ss < S) ? g[(b * T + t) * S + ss] : 0.f;
-      }
+      load_tile<TC, BU, kBwdThreads>(qs, q + b * T * U, T, U, t0, u0, tid);
+      load_tile<TC, BS, kBwdThreads>(gs, g + b * T * S, T, S, t0, s0, tid);
       __syncthreads();
-#pragma unroll 8
+GNMT_UNROLL_8
       for (int c = 0; c < TC; ++c) {
         const float th = tanhf(qs[c][ui] + kv);
         acc += gs[c][si] * (1.f - th * th);

@@ -110,14 +110,6 @@ struct CudaAdditiveScores : torch::autograd::Function<CudaAdditiveScores> {
 
 }  // namespace
 
-bool cuda_attention_kernels_built() {
-#ifdef GNMT_WITH_CUDA_KERNELS
-  return true;
-#else
-  return false;
-#endif
-}
-
 torch::Tensor additive_scores(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool fused) {
   if (fused && q.device().is_cpu() && q.scalar_type() == torch::kFloat && k.scalar_type() == torch::kFloat &&
       v.scalar_type() == torch::kFloat)

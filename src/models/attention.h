@@ -19,9 +19,6 @@ struct Memory {
 // environment sets GNMT_CUDA_ATTENTION=composite. Elsewhere the composite tensor expression is used.
 torch::Tensor additive_scores(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool fused);
 
-// Whether this build holds the CUDA attention kernels (CMake found a CUDA compiler).
-bool cuda_attention_kernels_built();
-
 struct AttentionImpl : torch::nn::Module {
   AttentionImpl(int64_t query_dim, int64_t key_dim, int64_t units);
 

@@ -6,6 +6,12 @@
 
 namespace gnmt {
 
+at::ScalarType autocast_dtype(const std::string& precision) {
+  if (precision == "bf16") return at::kBFloat16;
+  if (precision == "fp16") return at::kHalf;
+  return at::kFloat;
+}
+
 AutocastScope::AutocastScope(const std::string& precision, const torch::Device& device) {
   if (precision == "fp32") return;
   active_ = true;
@@ -13,7 +19,7 @@ AutocastScope::AutocastScope(const std::string& precision, const torch::Device& 
   was_enabled_ = at::autocast::is_autocast_enabled(device_type_);
   old_dtype_ = at::autocast::get_autocast_dtype(device_type_);
   at::autocast::set_autocast_enabled(device_type_, true);
-  at::autocast::set_autocast_dtype(device_type_, precision == "bf16" ? at::kBFloat16 : at::kHalf);
+  at::autocast::set_autocast_dtype(device_type_, autocast_dtype(precision));
   at::autocast::increment_nesting();
 }
 

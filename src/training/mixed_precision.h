@@ -8,6 +8,9 @@
 
 namespace gnmt {
 
+// The dtype the matrix products of `precision` (fp32 | bf16 | fp16) compute in.
+at::ScalarType autocast_dtype(const std::string& precision);
+
 // Autocast for the scope (nothing for "fp32"). `precision`: fp32 | bf16 | fp16.
 class AutocastScope {
  public:
