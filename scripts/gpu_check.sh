@@ -114,8 +114,9 @@ EOF
 stamp "trained"
 
 # 5. Where the step's time goes. 24 training batches of the corpus (the run's tokenizer), 4 of them warm-up,
-# timed three ways on the same batches: gnmt with the composite attention expression (--unfused), gnmt with
-# the fused kernels, and the PyTorch-eager reference (scripts/bench/reference_gnmt.py, bf16 autocast as
+# timed four ways on the same batches: gnmt with the composite attention expression (--unfused), gnmt with
+# the fused kernels, the same with LibTorch's per-parameter Adam and clip_grad_norm_ (--torch-optimizer, to
+# see what the multi-tensor update saves), and the PyTorch-eager reference (scripts/bench/reference_gnmt.py, bf16 autocast as
 # NVIDIA's example trains). Then 3 steps profiled (Kineto: operators and GPU kernels), summed up by kernel
 # and by launching operator.
 bench=(build-gpu/gnmt bench -c configs/gnmt-4x1024.yaml --set run_dir="$run" "${extra[@]}")
@@ -123,6 +124,7 @@ ref_device=cuda; [[ " ${GPU_CHECK_SET:-} " == *" device=cpu "* ]] && ref_device=
 if "${bench[@]}" --dump-batches "$run/batches.bin" --num-batches 24 > "$out/bench.log" 2>&1; then
   { echo "== gnmt, composite attention (--unfused)"; "${bench[@]}" --batches "$run/batches.bin" --warmup 4 --unfused; } >> "$out/bench.log" 2>&1 || status=1
   { echo "== gnmt, fused attention"; "${bench[@]}" --batches "$run/batches.bin" --warmup 4; } >> "$out/bench.log" 2>&1 || status=1
+  { echo "== gnmt, fused attention, LibTorch Adam"; "${bench[@]}" --batches "$run/batches.bin" --warmup 4 --torch-optimizer; } >> "$out/bench.log" 2>&1 || status=1
   { echo "== PyTorch eager reference"; "$python" scripts/bench/reference_gnmt.py train --batches "$run/batches.bin" \
       --warmup 4 --device "$ref_device" --precision bf16; } >> "$out/bench.log" 2>&1 || status=1
   grep -E "^== |^GEMM|^result (train_tok_s|mfu_percent|peak_gpu_mib)|Error|error" "$out/bench.log" | sed 's/^/  /'

@@ -69,6 +69,7 @@
 #include "test_util.h"
 #include "training/checkpoint.h"
 #include "training/numerics.h"
+#include "training/optimizer.h"
 #include "translator/translator.h"
 
 namespace gnmt {
@@ -576,25 +577,25 @@ TEST_F(BadInput, NonFiniteLossSkippedThenStops) {
 }
 
 // In process: a finite loss with an infinite gradient (gradient explosion) is skipped like a NaN loss; the guard
-// never touches the weights, and a finite step is clipped to clip_norm.
+// never touches the weights, and a finite step is clipped to clip_norm (as the trainer measures and clips).
 TEST_F(BadInput, GradientExplosionSkipsUpdate) {
   auto w = torch::tensor({3.0f, 4.0f}).requires_grad_();
   std::vector<torch::Tensor> params{w};
   StepGuard guard(2);
   (w * w).sum().backward();  // grad (6, 8): norm 10
-  EXPECT_TRUE(guard.check_and_clip(1.0, params, 5.0, 1));
+  EXPECT_TRUE(guard.check(1.0, clip_gradients(params, 5.0), 1));
   EXPECT_NEAR(w.grad().norm().item<double>(), 5.0, 1e-4);
   w.grad().fill_(std::numeric_limits<float>::infinity());
-  EXPECT_FALSE(guard.check_and_clip(1.0, params, 5.0, 2));
+  EXPECT_FALSE(guard.check(1.0, clip_gradients(params, 5.0), 2));
   EXPECT_EQ(guard.skipped_in_a_row(), 1);
   EXPECT_TRUE(torch::equal(w.detach(), torch::tensor({3.0f, 4.0f})));
   w.grad().fill_(1.0f);
-  EXPECT_TRUE(guard.check_and_clip(2.0, params, 0.0, 3));  // unclipped norm sqrt(2): fine, and the count resets
+  EXPECT_TRUE(guard.check(2.0, clip_gradients(params, 0.0), 3));  // unclipped norm sqrt(2): fine, and the count resets
   EXPECT_EQ(guard.skipped_in_a_row(), 0);
-  EXPECT_FALSE(guard.check_and_clip(std::nan(""), params, 0.0, 4));
+  EXPECT_FALSE(guard.check(std::nan(""), 0.0, 4));
   w.grad().fill_(std::numeric_limits<float>::quiet_NaN());
   try {
-    guard.check_and_clip(1.0, params, 0.0, 5);
+    guard.check(1.0, clip_gradients(params, 0.0), 5);
     FAIL() << "expected gnmt::Error after 2 bad steps in a row";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("training diverged at step 5: 2 steps in a row"), std::string::npos) << e.what();

@@ -12,6 +12,9 @@
 #include "test_util.h"
 
 namespace gnmt {
+
+void expect_update_equals_libtorch(const torch::Device& device);  // optimizer_test.cpp
+
 namespace {
 
 using test::make_reversal_corpus;
@@ -186,6 +189,9 @@ TEST_P(OnDevice, TrainsTheToyTaskEndToEnd) {
     EXPECT_GT(std::stod(sc.output), 80.0) << t.output;
   }
 }
+
+// The multi-tensor gradient clipping and Adam update (ATen's fused kernel) give LibTorch's per-parameter values.
+TEST_P(OnDevice, UpdateEqualsLibTorchAdamAndClipGradNorm) { expect_update_equals_libtorch(device()); }
 
 INSTANTIATE_TEST_SUITE_P(Devices, OnDevice, ::testing::Values("cpu", "cuda"),
                          [](const auto& info) { return info.param; });

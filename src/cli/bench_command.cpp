@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <torch/csrc/autograd/profiler_kineto.h>
+#include <torch/nn/utils/clip_grad.h>
 
 #include <algorithm>
 #include <chrono>
@@ -22,6 +23,7 @@
 #include "rnn/residual_lstm.h"
 #include "training/checkpoint.h"
 #include "training/mixed_precision.h"
+#include "training/optimizer.h"
 #include "translator/translator.h"
 
 namespace gnmt {
@@ -95,12 +97,15 @@ struct Stepper {
   torch::optim::Adam adam;
   const TrainingOptions& T;
   torch::Device device;
+  std::vector<torch::Tensor> params;
+  bool torch_optimizer = false;
   Stepper(const Config& cfg, const torch::Device& d)
       : model(on_device(GnmtModel(cfg.model, cfg.model.vocab_size), d)),
         adam(model->parameters(),
              torch::optim::AdamOptions(cfg.training.lr).betas({cfg.training.adam_beta1, cfg.training.adam_beta2}).eps(1e-9)),
         T(cfg.training),
-        device(d) {
+        device(d),
+        params(model->parameters()) {
     model->train();
   }
   double step(const Batch& b) {
@@ -112,8 +117,13 @@ struct Stepper {
     }
     (loss / static_cast<double>(b.tgt_tokens)).backward();
     const double value = loss.item<double>();
-    if (T.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), T.clip_norm);
-    adam.step();
+    if (torch_optimizer) {  // --torch-optimizer: LibTorch's per-parameter loops
+      if (T.clip_norm > 0) torch::nn::utils::clip_grad_norm_(params, T.clip_norm);
+      adam.step();
+    } else {
+      clip_gradients(params, T.clip_norm);  // what the trainer does: measures the norm (one sync) and clips
+      adam_step(adam);
+    }
     return value;
   }
 };
@@ -157,7 +167,7 @@ struct Opts {
   std::string config, checkpoint, dump_batches, batches, dump_test, test, translate, profile;
   std::vector<std::string> set;
   int64_t steps = 10, length = 32, gemm = 2048, num_batches = 12, warmup = 2, beam = -1;
-  bool unfused = false;
+  bool unfused = false, torch_optimizer = false;
 };
 
 // --unfused: torch::nn::LSTM and the composite attention expression instead of the fused CPU kernels.
@@ -165,13 +175,17 @@ void apply_unfused(const Opts& o, GnmtModel& model) {
   set_fused_lstm(!o.unfused);
   model->decoder->attention->fused = !o.unfused;
 }
+void apply_unfused(const Opts& o, Stepper& st) {
+  apply_unfused(o, st.model);
+  st.torch_optimizer = o.torch_optimizer;
+}
 
 // Synthetic batches of one length: the step time, tokens/s and MFU of the config's model.
 void bench_synthetic(const Opts& o, const Config& cfg, const torch::Device& device, double rate) {
   const int64_t V = cfg.model.vocab_size, L = o.length;
   const int64_t B = std::max<int64_t>(1, cfg.training.batch_tokens / (L + 1));
   Stepper st(cfg, device);
-  apply_unfused(o, st.model);
+  apply_unfused(o, st);
   auto opts = torch::TensorOptions().device(device).dtype(torch::kLong);
   Batch b;
   b.src = torch::randint(4, V, {L, B}, opts);
@@ -188,6 +202,9 @@ void bench_synthetic(const Opts& o, const Config& cfg, const torch::Device& devi
             << static_cast<double>(B * (L + 1)) / step_s << " target tokens/s\n"
             << "model FLOPs per step: " << flops / 1e9 << " GFLOP, achieved " << flops / step_s / 1e9 << " GFLOP/s\n"
             << "MFU (vs the measured GEMM rate): " << 100.0 * flops / step_s / rate << " %\n";
+  result("train_tok_s", static_cast<double>(B * (L + 1)) / step_s);
+  result("step_s", step_s);
+  result("mfu_percent", 100.0 * flops / step_s / rate);
 }
 
 // The batches of a file (as written by --dump-batches): the first `warmup` untimed, the rest timed.
@@ -198,7 +215,7 @@ void bench_batches(const Opts& o, const Config& cfg, const torch::Device& device
     throw Error(o.batches + ": " + std::to_string(n) + " batches, but --warmup " + std::to_string(o.warmup) +
                 " leaves none to time");
   Stepper st(cfg, device);
-  apply_unfused(o, st.model);
+  apply_unfused(o, st);
   std::vector<Batch> batches;
   for (const auto& idx : file.batches) batches.push_back(make_batch(file.corpus, idx).to(device));
   for (int64_t i = 0; i < o.warmup; ++i) st.step(batches[i]);
@@ -283,6 +300,8 @@ void add_bench_command(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(1, 100));
   cmd->add_flag("--unfused", o->unfused, "Use torch::nn::LSTM and the composite attention expression instead of "
                                          "the fused CPU kernels (to measure what they bring)");
+  cmd->add_flag("--torch-optimizer", o->torch_optimizer, "Train with LibTorch's per-parameter Adam and clip_grad_norm_ "
+                                                         "instead of the multi-tensor update the trainer uses");
   cmd->callback([o, exit_code] {
     if (!o->dump_test.empty() || !o->translate.empty()) {
       if (o->checkpoint.empty()) throw Error("--dump-test and --translate need --checkpoint");

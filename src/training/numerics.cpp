@@ -1,7 +1,6 @@
 #include "training/numerics.h"
 
 #include <spdlog/spdlog.h>
-#include <torch/nn/utils/clip_grad.h>
 
 #include <cmath>
 
@@ -9,20 +8,7 @@
 
 namespace gnmt {
 
-double gradient_norm(const std::vector<torch::Tensor>& parameters) {
-  torch::NoGradGuard no_grad;
-  double sum = 0;
-  for (const auto& p : parameters)
-    if (p.grad().defined()) sum += p.grad().detach().to(torch::kDouble).pow(2).sum().item<double>();
-  return std::sqrt(sum);
-}
-
-bool StepGuard::check_and_clip(double loss, const std::vector<torch::Tensor>& parameters, double clip_norm,
-                               int64_t step) {
-  // clip_grad_norm_ returns the norm before clipping; without clipping it is computed on its own.
-  const double norm = std::isfinite(loss) ? (clip_norm > 0 ? torch::nn::utils::clip_grad_norm_(parameters, clip_norm)
-                                                           : gradient_norm(parameters))
-                                          : 0.0;
+bool StepGuard::check(double loss, double norm, int64_t step) {
   if (std::isfinite(loss) && std::isfinite(norm)) {
     in_a_row_ = 0;
     return true;

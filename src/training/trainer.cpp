@@ -27,6 +27,7 @@
 #include "training/distributed.h"
 #include "training/mixed_precision.h"
 #include "training/numerics.h"
+#include "training/optimizer.h"
 #include "translator/translator.h"
 
 namespace gnmt {
@@ -285,10 +286,14 @@ int train(const TrainArgs& args) {
     }
     if (args.resume && resumed_ema.empty()) spdlog::warn("resume: {} holds no EMA weights; the EMA starts from the current weights", last_path);
   }
-  auto update_ema = [&] {
+  std::vector<torch::Tensor> ema_list, ema_of;  // the same tensors in parameter order, for multi-tensor ops
+  for (const auto& p : model->named_parameters())
+    if (!ema.empty()) { ema_list.push_back(ema[p.key()]); ema_of.push_back(p.value().detach()); }
+  auto update_ema = [&] {  // ema = decay * ema + (1 - decay) * weights
     if (ema.empty()) return;
     torch::NoGradGuard no_grad;
-    for (const auto& p : model->named_parameters()) ema[p.key()].mul_(T.ema_decay).add_(p.value().detach(), 1.0 - T.ema_decay);
+    at::_foreach_mul_(ema_list, T.ema_decay);
+    at::_foreach_add_(ema_list, ema_of, 1.0 - T.ema_decay);
   };
 
   std::signal(SIGTERM, on_signal);
@@ -417,7 +422,7 @@ int train(const TrainArgs& args) {
       const double lr = learning_rate(T, state.step + 1);
       for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
       optimizer.zero_grad();
-      double local_loss = 0;
+      torch::Tensor local_loss = torch::zeros({}, torch::TensorOptions(torch::kDouble).device(device));
       int64_t local_tokens = 0, local_src_tokens = 0;
       for (int64_t s = comm.rank(); s < used; s += ranks) {
         seed_batch(T.seed, state.step, s);
@@ -430,14 +435,14 @@ int train(const TrainArgs& args) {
           loss = smoothed_loss(logits, batch.tgt_out, T.label_smoothing);  // fp32 whatever the logits' dtype
         }
         (loss / (static_cast<double>(global_tokens) / scaler.scale)).backward();
-        local_loss += loss.item<double>();
+        local_loss += loss.detach();  // read once per update, not per batch: no wait for the device here
         local_tokens += batch.tgt_tokens;
         local_src_tokens += batch.src_tokens;
       }
       state.batch_in_epoch += used;
       // One round sums the gradients and the statistics every rank needs to take the same decisions.
       const bool out_of_time = T.max_minutes > 0 && elapsed() >= T.max_minutes * 60;
-      auto stats = comm.stats_tensor({local_loss, static_cast<double>(local_tokens), static_cast<double>(local_src_tokens),
+      auto stats = comm.stats_tensor({local_loss.item<double>(), static_cast<double>(local_tokens), static_cast<double>(local_src_tokens),
                                       g_signals > 0 ? 1.0 : 0.0, out_of_time ? 1.0 : 0.0});
       comm.finish_gradients(stats);
       if (comm.world_size() > 1 && state.step == first_step) {
@@ -448,23 +453,22 @@ int train(const TrainArgs& args) {
       const double loss_value = stats[0].item<double>();
       const auto step_tokens = static_cast<int64_t>(stats[1].item<double>());
       const auto step_src_tokens = static_cast<int64_t>(stats[2].item<double>());
-      if (scaler.scale != 1.0) {
-        torch::NoGradGuard no_grad;
-        for (const auto& p : params) if (p.grad().defined()) p.grad().mul_(1.0 / scaler.scale);
-      }
+      if (scaler.scale != 1.0) scale_gradients(params, 1.0 / scaler.scale);
+      // The norm before clipping, measured and clipped in one pass (not when the loss is already non-finite).
+      const double grad_norm = std::isfinite(loss_value) ? clip_gradients(params, T.clip_norm) : 0.0;
       // fp16: inf/nan gradients with a finite loss mean the loss scale is too high - skip the step and halve
       // the scale (normal while it settles, not a bad step).
-      if (scaler.enabled && std::isfinite(loss_value) && !std::isfinite(gradient_norm(params))) {
+      if (scaler.enabled && std::isfinite(loss_value) && !std::isfinite(grad_norm)) {
         scaler.update(false);
         spdlog::info("step {}: fp16 gradients overflowed; update skipped, loss scale now {}", state.step + 1, scaler.scale);
         continue;
       }
-      if (!step_guard.check_and_clip(loss_value, params, T.clip_norm, state.step + 1)) {  // NaN/inf: skipped
+      if (!step_guard.check(loss_value, grad_norm, state.step + 1)) {  // NaN/inf: skipped
         scaler.update(false);
         continue;
       }
       scaler.update(true);
-      optimizer.step();
+      adam_step(optimizer);
       update_ema();
       ++state.step;
       state.loss_scale = scaler.scale;
