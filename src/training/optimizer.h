@@ -14,7 +14,7 @@ namespace gnmt {
 // One Adam update of every parameter that has a gradient, with the arithmetic of torch::optim::Adam::step
 // (L2 weight decay added to the gradient, bias-corrected moments, amsgrad if set). It works on the state of
 // `adam` itself - step counts, exp_avg, exp_avg_sq - so checkpoints save and load it as before. Uses ATen's
-// fused kernel (_fused_adam_) on CPU and CUDA float32/bf16/fp16 parameters; falls back to adam.step()
+// fused kernel (_fused_adam_) on CPU and CUDA float64/32, bf16 and fp16 parameters; falls back to adam.step()
 // where that kernel does not apply (another device, non-contiguous tensors).
 void adam_step(torch::optim::Adam& adam);
 
