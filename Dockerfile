@@ -32,9 +32,11 @@ ENTRYPOINT ["gnmt"]
 # ---- gpu: built against the image's own torch ----
 FROM ${PYTORCH_DEVEL} AS gpu-build
 ENV DEBIAN_FRONTEND=noninteractive TORCH_CUDA_ARCH_LIST="8.0;9.0"
-RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake ninja-build \
+# CMake from PyPI: CMakeLists.txt needs >= 3.25 and Ubuntu 22.04's apt cmake is 3.22, so the build does not
+# depend on which Ubuntu release the PyTorch image is built on.
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential ninja-build \
       libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libsentencepiece-dev libgloo-dev \
-    && rm -rf /var/lib/apt/lists/*
+    && rm -rf /var/lib/apt/lists/* && python -m pip install --no-cache-dir "cmake>=3.25,<4"
 WORKDIR /work
 COPY . /work
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGNMT_BUILD_TESTS=OFF \
