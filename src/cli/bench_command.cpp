@@ -175,7 +175,8 @@ void apply_unfused(const Opts& o, GnmtModel& model) {
   set_fused_lstm(!o.unfused);
   model->decoder->attention->fused = !o.unfused;
 }
-void apply_unfused(const Opts& o, Stepper& st) {
+// The training variant: --unfused and --torch-optimizer.
+void apply_variant(const Opts& o, Stepper& st) {
   apply_unfused(o, st.model);
   st.torch_optimizer = o.torch_optimizer;
 }
@@ -185,7 +186,7 @@ void bench_synthetic(const Opts& o, const Config& cfg, const torch::Device& devi
   const int64_t V = cfg.model.vocab_size, L = o.length;
   const int64_t B = std::max<int64_t>(1, cfg.training.batch_tokens / (L + 1));
   Stepper st(cfg, device);
-  apply_unfused(o, st);
+  apply_variant(o, st);
   auto opts = torch::TensorOptions().device(device).dtype(torch::kLong);
   Batch b;
   b.src = torch::randint(4, V, {L, B}, opts);
@@ -215,7 +216,7 @@ void bench_batches(const Opts& o, const Config& cfg, const torch::Device& device
     throw Error(o.batches + ": " + std::to_string(n) + " batches, but --warmup " + std::to_string(o.warmup) +
                 " leaves none to time");
   Stepper st(cfg, device);
-  apply_unfused(o, st);
+  apply_variant(o, st);
   std::vector<Batch> batches;
   for (const auto& idx : file.batches) batches.push_back(make_batch(file.corpus, idx).to(device));
   for (int64_t i = 0; i < o.warmup; ++i) st.step(batches[i]);

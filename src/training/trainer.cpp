@@ -287,8 +287,8 @@ int train(const TrainArgs& args) {
     if (args.resume && resumed_ema.empty()) spdlog::warn("resume: {} holds no EMA weights; the EMA starts from the current weights", last_path);
   }
   std::vector<torch::Tensor> ema_list, ema_of;  // the same tensors in parameter order, for multi-tensor ops
-  for (const auto& p : model->named_parameters())
-    if (!ema.empty()) { ema_list.push_back(ema[p.key()]); ema_of.push_back(p.value().detach()); }
+  if (!ema.empty())
+    for (const auto& p : model->named_parameters()) { ema_list.push_back(ema[p.key()]); ema_of.push_back(p.value().detach()); }
   auto update_ema = [&] {  // ema = decay * ema + (1 - decay) * weights
     if (ema.empty()) return;
     torch::NoGradGuard no_grad;
