@@ -77,12 +77,6 @@ void adam_step(torch::optim::Adam& adam) {
   }
 }
 
-double gradient_norm(const std::vector<torch::Tensor>& parameters) {
-  torch::NoGradGuard no_grad;
-  const auto grads = grads_of(parameters);
-  return grads.empty() ? 0.0 : norm_tensor(grads).item<double>();
-}
-
 double clip_gradients(const std::vector<torch::Tensor>& parameters, double max_norm) {
   torch::NoGradGuard no_grad;
   const auto grads = grads_of(parameters);

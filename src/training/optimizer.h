@@ -18,13 +18,11 @@ namespace gnmt {
 // where that kernel does not apply (another device, non-contiguous tensors).
 void adam_step(torch::optim::Adam& adam);
 
-// The L2 norm of all gradients together (parameters without a gradient are left out), in float64 from
-// per-tensor norms: one host synchronisation. NaN or inf when a gradient holds NaN or inf.
-double gradient_norm(const std::vector<torch::Tensor>& parameters);
-
 // Scales the gradients so that their joint L2 norm is at most max_norm (torch::nn::utils::clip_grad_norm_'s
 // arithmetic: factor min(1, max_norm / (norm + 1e-6))); max_norm <= 0 only measures. Returns the norm before
-// clipping. Non-finite norms leave the gradients non-finite (the step guard then skips the update).
+// clipping: the L2 norm of all gradients together (parameters without a gradient are left out), in float64
+// from per-tensor norms, one host synchronisation; NaN or inf when a gradient holds NaN or inf. Non-finite
+// norms leave the gradients non-finite (the step guard then skips the update).
 double clip_gradients(const std::vector<torch::Tensor>& parameters, double max_norm);
 
 // grad *= factor for every parameter that has a gradient (fp16 loss-scale removal), in one multi-tensor op.
